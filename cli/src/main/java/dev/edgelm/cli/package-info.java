@@ -1,0 +1,2 @@
+/** edgelm cli. */
+package dev.edgelm.cli;

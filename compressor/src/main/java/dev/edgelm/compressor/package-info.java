@@ -1,0 +1,2 @@
+/** edgelm compressor. */
+package dev.edgelm.compressor;

@@ -1,0 +1,2 @@
+/** edgelm daemon. */
+package dev.edgelm.daemon;

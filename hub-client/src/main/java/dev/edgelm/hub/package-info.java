@@ -1,0 +1,2 @@
+/** edgelm hub-client. */
+package dev.edgelm.hub;
