@@ -1,0 +1,193 @@
+package dev.edgelm.engine;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A {@link Sequence} over a {@link DecoderModel}'s session.
+ *
+ * <p>The KV cache never leaves native memory: the {@code present.*} tensors of one run are fed
+ * as the {@code past_key_values.*} of the next, and the run's {@link OrtSession.Result} (which owns
+ * them) is closed only once the next run has produced its own. Logits are written by ORT into a
+ * direct buffer this sequence owns (a pinned output), so only the rows a caller asks for are
+ * copied into Java arrays; the buffer grows to the largest call and is reused.
+ */
+final class OrtSequence implements Sequence {
+  private final DecoderModel model;
+  private final DecoderIo io;
+  private final Set<String> presentOutputs;
+  private final int vocab;
+
+  /** The last run's outputs, holding the cache; null while the sequence is empty. */
+  private OrtSession.Result cache;
+  private OnnxTensor[] presents;
+  private int length;
+  private ByteBuffer logitsBytes = ByteBuffer.allocateDirect(0);
+  private float[] row;
+  private boolean closed;
+
+  OrtSequence(DecoderModel model) {
+    this.model = model;
+    this.io = model.io();
+    this.presentOutputs = io.presentSet();
+    this.vocab = io.vocabSize();
+  }
+
+  @Override
+  public void append(int[] tokens, int firstRow, LogitsConsumer rows) {
+    if (closed) {
+      throw new IllegalStateException("sequence is closed");
+    }
+    int n = tokens.length;
+    if (n == 0) {
+      throw new InvalidRequestException("no tokens to append");
+    }
+    if (firstRow < 0 || firstRow > n) {
+      throw new IllegalArgumentException("firstRow " + firstRow + " outside [0, " + n + "]");
+    }
+    if (length + n > model.contextLength()) {
+      throw new InvalidRequestException("sequence would hold " + (length + n) + " tokens but the model's context is "
+          + model.contextLength() + " tokens");
+    }
+    for (int id : tokens) {
+      if (id < 0 || id >= vocab) {
+        throw new InvalidRequestException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+      }
+    }
+    if (!io.logitsLastOnly() || firstRow >= n - 1) {
+      run(tokens, 0, n, firstRow, rows);
+    } else {
+      // The graph returns the last position's row only: one call up to the first wanted row,
+      // then one call per token.
+      run(tokens, 0, firstRow + 1, firstRow, rows);
+      for (int i = firstRow + 1; i < n; i++) {
+        run(tokens, i, i + 1, firstRow, rows);
+      }
+    }
+  }
+
+  /** Runs tokens[from, to) and hands over the rows (indices relative to {@code tokens}) at or after firstRow. */
+  private void run(int[] tokens, int from, int to, int firstRow, LogitsConsumer rows) {
+    int n = to - from;
+    int outRows = io.logitsLastOnly() ? 1 : n;
+    int rowOffset = io.logitsLastOnly() ? to - 1 : from;
+    FloatBuffer logits = logitsBuffer(outRows);
+
+    List<OnnxTensor> created = new ArrayList<>(4);
+    OrtSession.Result result;
+    try {
+      Map<String, OnnxTensorLike> inputs = new HashMap<>();
+      long[] ids = new long[n];
+      for (int i = 0; i < n; i++) {
+        ids[i] = tokens[from + i];
+      }
+      inputs.put(DecoderIo.INPUT_IDS, track(created, OnnxTensor.createTensor(model.env(), LongBuffer.wrap(ids), new long[] {1, n})));
+      if (io.attentionMask()) {
+        long[] mask = new long[length + n];
+        Arrays.fill(mask, 1L);
+        inputs.put(DecoderIo.ATTENTION_MASK,
+            track(created, OnnxTensor.createTensor(model.env(), LongBuffer.wrap(mask), new long[] {1, length + n})));
+      }
+      if (io.positionIds()) {
+        long[] positions = new long[n];
+        for (int i = 0; i < n; i++) {
+          positions[i] = length + i;
+        }
+        inputs.put(DecoderIo.POSITION_IDS, track(created, OnnxTensor.createTensor(model.env(), LongBuffer.wrap(positions), new long[] {1, n})));
+      }
+      String[] pastNames = io.pastNames();
+      OnnxTensor[] past = presents == null ? model.emptyPast() : presents;
+      for (int i = 0; i < pastNames.length; i++) {
+        inputs.put(pastNames[i], past[i]);
+      }
+      OnnxTensor logitsOut = track(created, OnnxTensor.createTensor(model.env(), logits, new long[] {1, outRows, vocab}));
+      result = model.session().run(inputs, presentOutputs, Map.of(DecoderIo.LOGITS, logitsOut));
+    } catch (OrtException e) {
+      throw new RuntimeFailureException("ONNX Runtime failed on " + model.modelPackage().modelFile() + " appending " + n
+          + " tokens at position " + length + ": " + e.getMessage(), e);
+    } finally {
+      for (OnnxTensor t : created) {
+        t.close();
+      }
+    }
+
+    OnnxTensor[] next = new OnnxTensor[io.presentNames().length];
+    for (int i = 0; i < next.length; i++) {
+      next[i] = (OnnxTensor) result.get(io.presentNames()[i]).orElseThrow();
+    }
+    if (cache != null) {
+      cache.close();
+    }
+    cache = result;
+    presents = next;
+    length += n;
+
+    for (int r = 0; r < outRows; r++) {
+      int index = rowOffset + r;
+      if (index >= firstRow) {
+        logits.get(r * vocab, row, 0, vocab);
+        rows.accept(index, row);
+      }
+    }
+  }
+
+  private static OnnxTensor track(List<OnnxTensor> created, OnnxTensor tensor) {
+    created.add(tensor);
+    return tensor;
+  }
+
+  /** A direct, native-order view of exactly {@code rows} logits rows, reusing the buffer when it is big enough. */
+  private FloatBuffer logitsBuffer(int rows) {
+    int bytes = Math.multiplyExact(rows, vocab) * Float.BYTES;
+    if (logitsBytes.capacity() < bytes) {
+      logitsBytes = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+    }
+    if (row == null) {
+      row = new float[vocab];
+    }
+    return logitsBytes.duplicate().order(ByteOrder.nativeOrder()).position(0).limit(bytes).slice()
+        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int contextLength() {
+    return model.contextLength();
+  }
+
+  @Override
+  public void reset() {
+    if (cache != null) {
+      cache.close();
+      cache = null;
+    }
+    presents = null;
+    length = 0;
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      reset();
+      logitsBytes = ByteBuffer.allocateDirect(0);
+      model.sequenceClosed();
+    }
+  }
+}
