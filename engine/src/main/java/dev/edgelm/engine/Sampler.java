@@ -1,0 +1,234 @@
+package dev.edgelm.engine;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Chooses tokens from logits as {@link SamplingOptions} say: greedy, or temperature sampling
+ * truncated by top-k and top-p, after a repetition penalty over the tokens it has
+ * {@linkplain #observe(int) observed}.
+ *
+ * <p>One sampler per generation: it holds the random state (so a seeded generation is
+ * reproducible) and the set of tokens seen so far. Not thread-safe. Never touches the caller's
+ * logits array.
+ *
+ * <p>Cost per token is O(V) plus O(V log m) for truncation to the m most likely tokens; top-p
+ * without top-k looks at the 64 most likely tokens first and widens only when they do not reach p,
+ * so a full sort of the vocabulary happens only for very flat distributions.
+ */
+public final class Sampler {
+  private static final int NUCLEUS_FIRST_LOOK = 64;
+
+  private final SamplingOptions options;
+  private final SplittableRandom random;
+  private final BitSet seen = new BitSet();
+  private float[] work = new float[0];
+
+  public Sampler(SamplingOptions options) {
+    this.options = options;
+    this.random = options.seed().isPresent() ? new SplittableRandom(options.seed().getAsLong()) : new SplittableRandom();
+  }
+
+  /** Records a token of the prompt or output for the repetition penalty. */
+  public void observe(int token) {
+    seen.set(token);
+  }
+
+  /** Records tokens of the prompt or output for the repetition penalty. */
+  public void observe(int[] tokens) {
+    for (int t : tokens) {
+      seen.set(t);
+    }
+  }
+
+  /** Chooses the next token from one row of logits. */
+  public SampledToken sample(float[] logits) {
+    double logZ = logSumExp(logits);
+    float[] w = penalised(logits);
+    int id = options.greedy() ? argmax(w) : draw(w);
+    List<TokenLogprob> top = new ArrayList<>(options.topLogprobs());
+    if (options.topLogprobs() > 0) {
+      for (int t : topIndices(logits, Math.min(options.topLogprobs(), logits.length))) {
+        top.add(new TokenLogprob(t, (float) (logits[t] - logZ)));
+      }
+    }
+    return new SampledToken(id, (float) (logits[id] - logZ), top);
+  }
+
+  private float[] penalised(float[] logits) {
+    if (work.length != logits.length) {
+      work = new float[logits.length];
+    }
+    System.arraycopy(logits, 0, work, 0, logits.length);
+    float penalty = options.repetitionPenalty();
+    if (penalty != 1f) {
+      for (int t = seen.nextSetBit(0); t >= 0 && t < work.length; t = seen.nextSetBit(t + 1)) {
+        work[t] = work[t] > 0 ? work[t] / penalty : work[t] * penalty;
+      }
+    }
+    return work;
+  }
+
+  /** Temperature sampling over what top-k and top-p keep. */
+  private int draw(float[] w) {
+    int v = w.length;
+    int k = options.topK() > 0 ? Math.min(options.topK(), v) : v;
+    double invT = 1.0 / options.temperature();
+    if (k == v && options.topP() >= 1f) {
+      return drawAmong(w, null, v, invT);
+    }
+    int[] kept;
+    int count;
+    if (options.topP() >= 1f) {
+      kept = topIndices(w, k);
+      count = k;
+    } else {
+      double max = k == v ? w[argmax(w)] : Double.NaN;
+      double z = 0;
+      if (k == v) {
+        for (float x : w) {
+          z += Math.exp((x - max) * invT);
+        }
+      }
+      int look = k == v ? Math.min(NUCLEUS_FIRST_LOOK, v) : k;
+      while (true) {
+        kept = topIndices(w, look);
+        if (k < v) {
+          max = w[kept[0]];
+          for (int t : kept) {
+            z += Math.exp((w[t] - max) * invT);
+          }
+        }
+        count = nucleusSize(w, kept, max, z, invT);
+        if (count > 0 || look == k) {
+          count = count > 0 ? count : look;
+          break;
+        }
+        look = (int) Math.min(k, (long) look * 8);
+      }
+    }
+    return drawAmong(w, kept, count, invT);
+  }
+
+  /** Smallest prefix of {@code kept} whose probability reaches top-p, or 0 if all of them do not. */
+  private int nucleusSize(float[] w, int[] kept, double max, double z, double invT) {
+    double cumulative = 0;
+    for (int i = 0; i < kept.length; i++) {
+      cumulative += Math.exp((w[kept[i]] - max) * invT) / z;
+      if (cumulative >= options.topP()) {
+        return i + 1;
+      }
+    }
+    return 0;
+  }
+
+  /** Draws among {@code ids[0..count)} (all of {@code w} when ids is null) with weights exp(w / T). */
+  private int drawAmong(float[] w, int[] ids, int count, double invT) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < count; i++) {
+      max = Math.max(max, w[ids == null ? i : ids[i]]);
+    }
+    double total = 0;
+    for (int i = 0; i < count; i++) {
+      total += Math.exp((w[ids == null ? i : ids[i]] - max) * invT);
+    }
+    double u = random.nextDouble() * total;
+    int last = ids == null ? count - 1 : ids[count - 1];
+    for (int i = 0; i < count; i++) {
+      int t = ids == null ? i : ids[i];
+      u -= Math.exp((w[t] - max) * invT);
+      if (u < 0) {
+        return t;
+      }
+    }
+    return last; // rounding left a sliver of mass past the end
+  }
+
+  /** log(sum(exp(x))) in double precision. */
+  static double logSumExp(float[] x) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (float v : x) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    for (float v : x) {
+      sum += Math.exp(v - (double) max);
+    }
+    return max + Math.log(sum);
+  }
+
+  /** Index of the largest value; the lowest index among ties. */
+  static int argmax(float[] x) {
+    int best = 0;
+    for (int i = 1; i < x.length; i++) {
+      if (x[i] > x[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** Indices of the {@code m} largest values, largest first; among equal values the lower index first. */
+  static int[] topIndices(float[] x, int m) {
+    // Min-heap of the best m so far; its root is the worst of them.
+    int[] heap = new int[m];
+    int size = 0;
+    for (int i = 0; i < x.length; i++) {
+      if (size < m) {
+        heap[size] = i;
+        siftUp(heap, size++, x);
+      } else if (better(i, heap[0], x)) {
+        heap[0] = i;
+        siftDown(heap, size, x);
+      }
+    }
+    int[] out = new int[size];
+    for (int i = size - 1; i >= 0; i--) {
+      out[i] = heap[0];
+      heap[0] = heap[--size];
+      siftDown(heap, size, x);
+    }
+    return out;
+  }
+
+  private static boolean better(int a, int b, float[] x) {
+    return x[a] > x[b] || (x[a] == x[b] && a < b);
+  }
+
+  private static void siftUp(int[] heap, int at, float[] x) {
+    while (at > 0) {
+      int parent = (at - 1) >>> 1;
+      if (!better(heap[parent], heap[at], x)) {
+        break;
+      }
+      swap(heap, parent, at);
+      at = parent;
+    }
+  }
+
+  private static void siftDown(int[] heap, int size, float[] x) {
+    int at = 0;
+    while (true) {
+      int child = 2 * at + 1;
+      if (child >= size) {
+        return;
+      }
+      if (child + 1 < size && better(heap[child], heap[child + 1], x)) {
+        child++;
+      }
+      if (!better(heap[at], heap[child], x)) {
+        return;
+      }
+      swap(heap, at, child);
+      at = child;
+    }
+  }
+
+  private static void swap(int[] a, int i, int j) {
+    int t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
