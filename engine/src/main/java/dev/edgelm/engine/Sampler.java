@@ -45,9 +45,9 @@ public final class Sampler {
 
   /** Chooses the next token from one row of logits. */
   public SampledToken sample(float[] logits) {
-    double logZ = logSumExp(logits);
+    double logZ = Logits.logSumExp(logits);
     float[] w = penalised(logits);
-    int id = options.greedy() ? argmax(w) : draw(w);
+    int id = options.greedy() ? Logits.argmax(w) : draw(w);
     List<TokenLogprob> top = new ArrayList<>(options.topLogprobs());
     if (options.topLogprobs() > 0) {
       for (int t : topIndices(logits, Math.min(options.topLogprobs(), logits.length))) {
@@ -85,7 +85,7 @@ public final class Sampler {
       kept = topIndices(w, k);
       count = k;
     } else {
-      double max = k == v ? w[argmax(w)] : Double.NaN;
+      double max = k == v ? w[Logits.argmax(w)] : Double.NaN;
       double z = 0;
       if (k == v) {
         for (float x : w) {
@@ -144,30 +144,6 @@ public final class Sampler {
       }
     }
     return last; // rounding left a sliver of mass past the end
-  }
-
-  /** log(sum(exp(x))) in double precision. */
-  static double logSumExp(float[] x) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (float v : x) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    for (float v : x) {
-      sum += Math.exp(v - (double) max);
-    }
-    return max + Math.log(sum);
-  }
-
-  /** Index of the largest value; the lowest index among ties. */
-  static int argmax(float[] x) {
-    int best = 0;
-    for (int i = 1; i < x.length; i++) {
-      if (x[i] > x[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   /** Indices of the {@code m} largest values, largest first; among equal values the lower index first. */
