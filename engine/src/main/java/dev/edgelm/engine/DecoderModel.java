@@ -54,8 +54,11 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
     this.emptyPast = emptyPast;
   }
 
-  /** Loads {@code pkg} with {@code tokenizer} (package-private until the tokenizer factory lands). */
-  static DecoderModel load(ModelPackage pkg, SessionSettings settings, Tokenizer tokenizer) {
+  /**
+   * Loads {@code pkg} into a new session, using {@code tokenizer} instead of the package's own
+   * tokenizer files (e.g. a tokenizer already in memory).
+   */
+  public static DecoderModel load(ModelPackage pkg, SessionSettings settings, Tokenizer tokenizer) {
     Objects.requireNonNull(pkg, "pkg");
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(tokenizer, "tokenizer");
