@@ -7,6 +7,8 @@ import dev.edgelm.engine.testing.FakeLanguageModel;
 import dev.edgelm.engine.testing.FakeTokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -48,6 +50,24 @@ class ScorerTest {
     assertEquals(5, r.scoredTokens());
     assertEquals(nll, r.meanNll(), 1e-12);
     assertEquals(Math.exp(nll), r.perplexity(), 1e-9);
+  }
+
+  @Test
+  void perplexity_parallelWindows_sameResultAsSequential() throws Exception {
+    // A model whose logits depend on the context, so windows differ.
+    FakeLanguageModel model = FakeLanguageModel.saying(TOK, 16, 2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4);
+    int[] stream = IntStream.range(0, 200).map(i -> 2 + (i * 7) % 4).toArray();
+    ScoringPlan plan = ScoringPlan.slidingWindow(stream, 16, 5);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      PerplexityResult sequential = Scorer.perplexity(model, plan);
+      PerplexityResult parallel = Scorer.perplexity(model, plan, pool, 3);
+      assertEquals(sequential, parallel);
+      assertEquals(plan.scoredTokens(), parallel.scoredTokens());
+      assertEquals(0, model.openSequences());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
