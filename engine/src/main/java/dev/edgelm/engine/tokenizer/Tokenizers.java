@@ -1,6 +1,7 @@
 package dev.edgelm.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.edgelm.engine.ModelPackageException;
 import dev.edgelm.proto.v1.TokenizerSpec;
 import java.nio.file.Files;
@@ -25,7 +26,7 @@ import java.util.function.Predicate;
  * with byte fallback, from {@code tokenizer.json} or llama2.c {@code tokenizer.bin}). Every problem
  * with the files (missing, truncated, malformed, of an unknown or unsupported kind) is a {@link
  * ModelPackageException} whose one-line message names the file and what to do. Loading reads and
- * indexes the files (about a tenth of a second for a 50k vocabulary); do it once per package and
+ * indexes the files (a few tenths of a second for a 50k vocabulary); do it once per package and
  * share the tokenizer, which is immutable and thread-safe.
  */
 public final class Tokenizers {
@@ -116,8 +117,10 @@ public final class Tokenizers {
           "no tokenizer in " + dir + ": expected " + TOKENIZER_JSON + ", " + VOCAB_JSON + " with " + MERGES_TXT + ", or " + TOKENIZER_BIN
               + "; export the tokenizer with the model");
     }
-    specialId(dir, "bos", BOS_NAMES, idOf).ifPresent(spec::setBosTokenId);
-    specialId(dir, "eos", EOS_NAMES, idOf).ifPresent(spec::setEosTokenId);
+    JsonNode config = optionalJson(dir.resolve("config.json"));
+    JsonNode tokenizerConfig = optionalJson(dir.resolve("tokenizer_config.json"));
+    specialId("bos", BOS_NAMES, config, tokenizerConfig, idOf).ifPresent(spec::setBosTokenId);
+    specialId("eos", EOS_NAMES, config, tokenizerConfig, idOf).ifPresent(spec::setEosTokenId);
     return spec.build();
   }
 
@@ -247,25 +250,24 @@ public final class Tokenizers {
     return matches.size() == 1 ? matches.get(0) : null;
   }
 
+  private static JsonNode optionalJson(Path file) {
+    return Files.isRegularFile(file) ? TokenizerFiles.readJson(file) : MissingNode.getInstance();
+  }
+
   /** A BOS or EOS id for {@link #detect}: config.json, tokenizer_config.json, then conventional names. */
-  private static OptionalInt specialId(Path dir, String which, List<String> names, Function<String, OptionalInt> idOf) {
-    Path config = dir.resolve("config.json");
-    if (Files.isRegularFile(config)) {
-      JsonNode id = TokenizerFiles.readJson(config).path(which + "_token_id");
-      if (id.isArray() && !id.isEmpty()) {
-        id = id.get(0); // Llama 3 lists several EOS ids; the first is the end of text.
-      }
-      if (id.isIntegralNumber()) {
-        return OptionalInt.of(id.intValue());
-      }
+  private static OptionalInt specialId(
+      String which, List<String> names, JsonNode config, JsonNode tokenizerConfig, Function<String, OptionalInt> idOf) {
+    JsonNode id = config.path(which + "_token_id");
+    if (id.isArray() && !id.isEmpty()) {
+      id = id.get(0); // Llama 3 lists several EOS ids; the first is the end of text.
     }
-    Path tokenizerConfig = dir.resolve("tokenizer_config.json");
-    if (Files.isRegularFile(tokenizerConfig)) {
-      JsonNode token = TokenizerFiles.readJson(tokenizerConfig).path(which + "_token");
-      String name = token.isTextual() ? token.asText() : token.path("content").asText(null);
-      if (name != null && idOf.apply(name).isPresent()) {
-        return idOf.apply(name);
-      }
+    if (id.isIntegralNumber()) {
+      return OptionalInt.of(id.intValue());
+    }
+    JsonNode token = tokenizerConfig.path(which + "_token");
+    String name = token.isTextual() ? token.asText() : token.path("content").asText(null);
+    if (name != null && idOf.apply(name).isPresent()) {
+      return idOf.apply(name);
     }
     return names.stream().map(idOf).filter(OptionalInt::isPresent).findFirst().orElse(OptionalInt.empty());
   }
