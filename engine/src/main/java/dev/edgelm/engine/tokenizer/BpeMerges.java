@@ -1,6 +1,9 @@
 package dev.edgelm.engine.tokenizer;
 
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The merge step shared by both BPE flavours: given a sequence of symbol ids, repeatedly replace
@@ -56,14 +59,28 @@ final class BpeMerges {
     }
   }
 
-  int size() {
-    return pairs.size();
-  }
-
-  /** The id {@code (left, right)} merges into, or -1 when the pair has no merge. */
-  int mergedId(int left, int right) {
-    long value = pairs.get(pairKey(left, right));
-    return value == LongLongHashMap.ABSENT ? -1 : (int) value;
+  /**
+   * Merges ranked by their position in {@code pairs} (merges.txt, tokenizer.json's model.merges):
+   * each {@code {left, right}} merges into the piece {@code left + right}.
+   *
+   * @throws dev.edgelm.engine.ModelPackageException naming {@code file} when a piece is not in {@code vocab}
+   */
+  static BpeMerges ranked(List<String[]> pairs, Map<String, Integer> vocab, Path file) {
+    Builder merges = new Builder(pairs.size());
+    for (int rank = 0; rank < pairs.size(); rank++) {
+      String[] pair = pairs.get(rank);
+      Integer left = vocab.get(pair[0]);
+      Integer right = vocab.get(pair[1]);
+      Integer merged = vocab.get(pair[0] + pair[1]);
+      if (left == null || right == null || merged == null) {
+        throw TokenizerFiles.corrupt(
+            file,
+            "has merge " + (rank + 1) + " (" + TokenizerFiles.quote(pair[0]) + " + " + TokenizerFiles.quote(pair[1])
+                + ") whose pieces are not all in the vocabulary; the vocabulary and merges do not belong together");
+      }
+      merges.add(left, right, rank, merged);
+    }
+    return merges.build();
   }
 
   /**

@@ -52,36 +52,26 @@ final class ByteLevelBpeTokenizer extends BpeTokenizer {
   }
 
   /**
-   * Builds the tokenizer from a vocabulary and ranked merges.
+   * Builds the tokenizer from a vocabulary and its merges.
    *
+   * @param vocabFile the file the vocabulary came from, named in errors
    * @param added tokens outside the byte-level alphabet (tokenizer.json's added_tokens): special
    *     ones decode to nothing, others to their content
    * @param specials further ids that decode to nothing (e.g. {@code <|endoftext|>} from vocab.json)
    */
   static ByteLevelBpeTokenizer create(
-      Path file,
+      Path vocabFile,
       Map<String, Integer> vocab,
-      List<String[]> mergeList,
+      BpeMerges merges,
       List<HfTokenizerJson.AddedToken> added,
       Set<Integer> specials,
       OptionalInt bos,
       OptionalInt eos,
       boolean addsBos) {
-    int size = 0;
-    for (int id : vocab.values()) {
-      size = Math.max(size, id + 1);
-    }
+    String[] pieces = HfTokenizerJson.piecesById(vocab, added);
+    byte[][] tokenBytes = new byte[pieces.length][];
+    vocab.forEach((piece, id) -> tokenBytes[id] = specials.contains(id) ? null : pieceBytes(piece));
     for (HfTokenizerJson.AddedToken token : added) {
-      size = Math.max(size, token.id() + 1);
-    }
-    String[] pieces = new String[size];
-    byte[][] tokenBytes = new byte[size][];
-    vocab.forEach((piece, id) -> {
-      pieces[id] = piece;
-      tokenBytes[id] = specials.contains(id) ? null : pieceBytes(piece);
-    });
-    for (HfTokenizerJson.AddedToken token : added) {
-      pieces[token.id()] = token.content();
       tokenBytes[token.id()] = token.special() ? null : token.content().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -89,26 +79,11 @@ final class ByteLevelBpeTokenizer extends BpeTokenizer {
     for (int b = 0; b < 256; b++) {
       Integer id = vocab.get(String.valueOf(BYTE_TO_CHAR[b]));
       if (id == null) {
-        throw TokenizerFiles.corrupt(file, String.format("has no entry for byte 0x%02X, so it is not a GPT-2 byte-level vocabulary", b));
+        throw TokenizerFiles.corrupt(vocabFile, String.format("has no entry for byte 0x%02X, so it is not a GPT-2 byte-level vocabulary", b));
       }
       byteIds[b] = id;
     }
-
-    BpeMerges.Builder merges = new BpeMerges.Builder(mergeList.size());
-    for (int rank = 0; rank < mergeList.size(); rank++) {
-      String[] pair = mergeList.get(rank);
-      Integer left = vocab.get(pair[0]);
-      Integer right = vocab.get(pair[1]);
-      Integer merged = vocab.get(pair[0] + pair[1]);
-      if (left == null || right == null || merged == null) {
-        throw TokenizerFiles.corrupt(
-            file,
-            "has merge " + (rank + 1) + " (" + TokenizerFiles.quote(pair[0]) + " + " + TokenizerFiles.quote(pair[1])
-                + ") whose pieces are not all in the vocabulary; the vocabulary and merges do not belong together");
-      }
-      merges.add(left, right, rank, merged);
-    }
-    return new ByteLevelBpeTokenizer(pieces, tokenBytes, byteIds, merges.build(), bos, eos, addsBos);
+    return new ByteLevelBpeTokenizer(pieces, tokenBytes, byteIds, merges, bos, eos, addsBos);
   }
 
   @Override

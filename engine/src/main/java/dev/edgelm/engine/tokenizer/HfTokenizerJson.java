@@ -122,6 +122,23 @@ final class HfTokenizerJson {
     return id == null ? OptionalInt.empty() : OptionalInt.of(id);
   }
 
+  /** Pieces by id from a vocabulary and the added tokens (which win); ids nobody names stay null. */
+  static String[] piecesById(Map<String, Integer> vocab, List<AddedToken> added) {
+    int size = 0;
+    for (int id : vocab.values()) {
+      size = Math.max(size, id + 1);
+    }
+    for (AddedToken token : added) {
+      size = Math.max(size, token.id() + 1);
+    }
+    String[] pieces = new String[size];
+    vocab.forEach((piece, id) -> pieces[id] = piece);
+    for (AddedToken token : added) {
+      pieces[token.id()] = token.content();
+    }
+    return pieces;
+  }
+
   private List<String[]> merges(JsonNode node) {
     if (node == null || !node.isArray()) {
       throw TokenizerFiles.corrupt(file, "has no model.merges list");

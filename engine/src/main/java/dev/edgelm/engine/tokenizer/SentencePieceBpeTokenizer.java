@@ -127,18 +127,9 @@ final class SentencePieceBpeTokenizer extends BpeTokenizer {
 
   /** From a Hugging Face tokenizer.json of SentencePiece kind; merges by rank. */
   static SentencePieceBpeTokenizer fromHf(HfTokenizerJson json, OptionalInt bos, OptionalInt eos, boolean addsBos) {
-    int size = 0;
-    for (int id : json.vocab.values()) {
-      size = Math.max(size, id + 1);
-    }
-    for (HfTokenizerJson.AddedToken token : json.addedTokens) {
-      size = Math.max(size, token.id() + 1);
-    }
-    String[] pieces = new String[size];
-    json.vocab.forEach((piece, id) -> pieces[id] = piece);
+    String[] pieces = HfTokenizerJson.piecesById(json.vocab, json.addedTokens);
     Set<Integer> control = new HashSet<>();
     for (HfTokenizerJson.AddedToken token : json.addedTokens) {
-      pieces[token.id()] = token.content();
       if (token.special()) {
         control.add(token.id());
       }
@@ -149,23 +140,10 @@ final class SentencePieceBpeTokenizer extends BpeTokenizer {
     control.remove(unkId);
     Vocabulary vocabulary = new Vocabulary(pieces, control, unkId, json.byteFallback);
 
-    BpeMerges.Builder merges = new BpeMerges.Builder(json.merges.size());
-    for (int rank = 0; rank < json.merges.size(); rank++) {
-      String[] pair = json.merges.get(rank);
-      Integer left = json.vocab.get(pair[0]);
-      Integer right = json.vocab.get(pair[1]);
-      Integer merged = json.vocab.get(pair[0] + pair[1]);
-      if (left == null || right == null || merged == null) {
-        throw TokenizerFiles.corrupt(
-            json.file,
-            "has merge " + (rank + 1) + " (" + TokenizerFiles.quote(pair[0]) + " + " + TokenizerFiles.quote(pair[1])
-                + ") whose pieces are not all in model.vocab");
-      }
-      merges.add(left, right, rank, merged);
-    }
     DummyPrefix prefix =
         !json.prependsSpace ? DummyPrefix.NEVER : json.prependsOnlyWithoutLeadingSpace ? DummyPrefix.UNLESS_LEADING_SPACE : DummyPrefix.ALWAYS;
-    return new SentencePieceBpeTokenizer(vocabulary, merges.build(), json.fuseUnk, prefix, json.splitsBeforeSpace, bos, eos, addsBos);
+    return new SentencePieceBpeTokenizer(
+        vocabulary, BpeMerges.ranked(json.merges, json.vocab, json.file), json.fuseUnk, prefix, json.splitsBeforeSpace, bos, eos, addsBos);
   }
 
   @Override

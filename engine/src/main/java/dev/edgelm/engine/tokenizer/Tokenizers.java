@@ -156,7 +156,9 @@ public final class Tokenizers {
       eos.ifPresent(specials::add);
       return checkIds(
           json,
-          ByteLevelBpeTokenizer.create(json, tokenizer.vocab, tokenizer.merges, tokenizer.addedTokens, specials, bos, eos, spec.getAddBos()));
+          ByteLevelBpeTokenizer.create(
+              json, tokenizer.vocab, BpeMerges.ranked(tokenizer.merges, tokenizer.vocab, json), tokenizer.addedTokens, specials, bos, eos,
+              spec.getAddBos()));
     }
     Path vocabFile = single(files, VOCAB_JSON::equals);
     Path mergesFile = single(files, MERGES_TXT::equals);
@@ -176,7 +178,9 @@ public final class Tokenizers {
     bos.ifPresent(specials::add);
     eos.ifPresent(specials::add);
     return checkIds(
-        vocabFile, ByteLevelBpeTokenizer.create(mergesFile, vocab, readMergesTxt(mergesFile), List.of(), specials, bos, eos, spec.getAddBos()));
+        vocabFile,
+        ByteLevelBpeTokenizer.create(
+            vocabFile, vocab, BpeMerges.ranked(readMergesTxt(mergesFile), vocab, mergesFile), List.of(), specials, bos, eos, spec.getAddBos()));
   }
 
   private static Tokenizer loadSentencePiece(Path packageDir, List<Path> files, TokenizerSpec spec) {
