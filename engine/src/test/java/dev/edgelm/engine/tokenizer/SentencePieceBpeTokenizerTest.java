@@ -9,6 +9,7 @@ import dev.edgelm.engine.testing.LlamaTokenizerJson;
 import dev.edgelm.engine.testing.ReferenceOutputs;
 import dev.edgelm.engine.testing.SharedAssets;
 import dev.edgelm.engine.testing.SharedTokenizers;
+import dev.edgelm.engine.testing.StreamDecoding;
 import dev.edgelm.engine.testing.VocabTestVectors;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -87,12 +88,7 @@ class SentencePieceBpeTokenizerTest {
   @Test
   void streamDecoder_stories260KGreedyIds_reproducesGreedyText() {
     for (ReferenceOutputs.Case c : ReferenceOutputs.read(SharedAssets.require("reference/stories260K.json")).cases()) {
-      StreamDecoder decoder = SharedTokenizers.stories260K().newStreamDecoder();
-      StringBuilder text = new StringBuilder();
-      for (int id : c.greedyIds()) {
-        text.append(decoder.push(id));
-      }
-      assertEquals(c.greedyText(), text.append(decoder.flush()).toString(), c.prompt());
+      assertEquals(c.greedyText(), StreamDecoding.decodeAll(SharedTokenizers.stories260K(), c.greedyIds()), c.prompt());
     }
   }
 

@@ -3,6 +3,7 @@ package dev.edgelm.engine.tokenizer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.edgelm.engine.testing.SharedTokenizers;
+import dev.edgelm.engine.testing.StreamDecoding;
 import dev.edgelm.engine.testing.VocabTestVectors;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -83,11 +84,11 @@ class StreamDecoderTest {
   @Test
   void push_llamaCppVectors_concatenationEqualsFullDecode() {
     for (VocabTestVectors.Vector v : VocabTestVectors.load("ggml-vocab-gpt-2.gguf")) {
-      assertEquals(v.text(), streamAll(SharedTokenizers.gpt2(), v.ids()), v.toString());
+      assertEquals(v.text(), StreamDecoding.decodeAll(SharedTokenizers.gpt2(), v.ids()), v.toString());
     }
     for (VocabTestVectors.Vector v : VocabTestVectors.load("ggml-vocab-llama-spm.gguf")) {
       // The stream keeps the dummy-prefix space that decode() removes.
-      assertEquals(v.text().isEmpty() ? "" : " " + v.text(), streamAll(SharedTokenizers.llama2(), v.ids()), v.toString());
+      assertEquals(v.text().isEmpty() ? "" : " " + v.text(), StreamDecoding.decodeAll(SharedTokenizers.llama2(), v.ids()), v.toString());
     }
   }
 
@@ -107,21 +108,12 @@ class StreamDecoderTest {
       }
       String expected = new String(bytes.toByteArray(), StandardCharsets.UTF_8);
 
-      assertEquals(expected, streamAll(llama, ids), () -> java.util.Arrays.toString(ids));
+      assertEquals(expected, StreamDecoding.decodeAll(llama, ids), () -> java.util.Arrays.toString(ids));
       if (!expected.startsWith(" ")) {
         assertEquals(expected, llama.decode(ids));
       }
       int[] gpt2Ids = gpt2.encode(expected);
-      assertEquals(streamAll(gpt2, gpt2Ids), gpt2.decode(gpt2Ids));
+      assertEquals(StreamDecoding.decodeAll(gpt2, gpt2Ids), gpt2.decode(gpt2Ids));
     }
-  }
-
-  private static String streamAll(Tokenizer tokenizer, int[] ids) {
-    StreamDecoder decoder = tokenizer.newStreamDecoder();
-    StringBuilder text = new StringBuilder();
-    for (int id : ids) {
-      text.append(decoder.push(id));
-    }
-    return text.append(decoder.flush()).toString();
   }
 }
