@@ -1,0 +1,262 @@
+package dev.edgelm.compressor.onnx;
+
+import dev.edgelm.compressor.ir.Block;
+import dev.edgelm.compressor.ir.Family;
+import dev.edgelm.compressor.ir.Linear;
+import dev.edgelm.compressor.ir.ModelConfig;
+import dev.edgelm.compressor.ir.ModelIr;
+import dev.edgelm.compressor.ir.Norm;
+import dev.edgelm.compressor.ir.Tensor;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Emits a {@link ModelIr} as an ONNX decoder graph with the Hugging Face Optimum KV-cache
+ * convention, so the engine runs edgelm packages and Optimum exports alike:
+ *
+ * <pre>
+ * inputs   input_ids [batch, seq] int64, attention_mask [batch, past+seq] int64,
+ *          position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
+ * outputs  logits [batch, seq, vocab], present.{i}.key|value [batch, kv_heads, past+seq, head_dim]
+ * </pre>
+ *
+ * <p>Only default-domain opset-17 operators are used for the skeleton (attention, norms,
+ * activations, rotary positions), so the graph is portable; weight forms may add contrib operators
+ * of their own (they emit themselves, see {@link dev.edgelm.compressor.ir.LinearWeight}).
+ *
+ * <p>The attention mask combines causality (a query at absolute position p sees keys at positions
+ * ≤ p, where the new tokens start at {@code past = total - seq}) with {@code attention_mask}
+ * (padding). Masked scores are replaced, not offset, by the lowest float, so fully padded rows stay
+ * finite.
+ */
+public final class DecoderEmitter {
+  /** The emitted graph, and for each linear layer the name of the value it reads (for calibration). */
+  public record Emitted(GraphBuilder graph, Map<String, String> linearInputs) {}
+
+  public static final String BATCH = "batch_size";
+  public static final String SEQUENCE = "sequence_length";
+  public static final String TOTAL = "total_sequence_length";
+  public static final String PAST = "past_sequence_length";
+
+  private final ModelIr ir;
+  private final ModelConfig c;
+  private final GraphBuilder g = new GraphBuilder("edgelm_decoder");
+  private final Map<String, String> linearInputs = new LinkedHashMap<>();
+  private String allowed;
+  private String ropeCos;
+  private String ropeSin;
+
+  private DecoderEmitter(ModelIr ir) {
+    this.ir = ir;
+    this.c = ir.config();
+  }
+
+  public static Emitted emit(ModelIr ir) {
+    return new DecoderEmitter(ir).build();
+  }
+
+  private Emitted build() {
+    String ids = g.input("input_ids", DataType.INT64, BATCH, SEQUENCE);
+    String mask = g.input("attention_mask", DataType.INT64, BATCH, TOTAL);
+    String positions = g.input("position_ids", DataType.INT64, BATCH, SEQUENCE);
+    for (int i = 0; i < c.numLayers(); i++) {
+      g.input(pastKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
+      g.input(pastValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
+    }
+
+    String h = ir.tokenEmbedding().emitLookup(g, ids, "tok_embed");
+    if (c.family() == Family.GPT2) {
+      String pos = g.initializer("pos_embed.weight", ir.positionEmbedding());
+      String p = g.node("Gather").in(pos, positions).out("pos_embed/gather");
+      h = g.node("Add").in(h, p).out("embed/sum");
+    } else {
+      emitRotaryTables(positions);
+    }
+    emitMask(ids, mask);
+
+    for (int i = 0; i < c.numLayers(); i++) {
+      h = emitBlock(i, ir.blocks().get(i), h);
+    }
+    String normed = emitNorm(ir.finalNorm(), h, "final_norm");
+    String logits = linear(ir.headLinear(), normed, ModelIr.HEAD);
+    g.node("Identity").in(logits).out("logits");
+    g.output("logits", DataType.FLOAT, BATCH, SEQUENCE, c.vocabSize());
+    for (int i = 0; i < c.numLayers(); i++) {
+      g.output(presentKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());
+      g.output(presentValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());
+    }
+    return new Emitted(g, Collections.unmodifiableMap(linearInputs));
+  }
+
+  public static String pastKey(int layer) {
+    return "past_key_values." + layer + ".key";
+  }
+
+  public static String pastValue(int layer) {
+    return "past_key_values." + layer + ".value";
+  }
+
+  public static String presentKey(int layer) {
+    return "present." + layer + ".key";
+  }
+
+  public static String presentValue(int layer) {
+    return "present." + layer + ".value";
+  }
+
+  /** {@code allowed} [batch, 1, seq, total] bool: causal and not padding. */
+  private void emitMask(String ids, String mask) {
+    String one = g.int64Scalar(1);
+    String seq = g.node("Gather").in(g.node("Shape").in(ids).out("mask/ids_shape"), one).out("mask/seq");
+    String total = g.node("Gather").in(g.node("Shape").in(mask).out("mask/mask_shape"), one).out("mask/total");
+    String past = g.node("Sub").in(total, seq).out("mask/past");
+    String keyPos = g.node("Range").in(g.int64Scalar(0), total, one).out("mask/key_pos");
+    String queryPos = g.node("Range").in(past, total, one).out("mask/query_pos");
+    String keyRow = g.node("Unsqueeze").in(keyPos, g.int64s(0)).out("mask/key_row");
+    String queryCol = g.node("Unsqueeze").in(queryPos, g.int64s(1)).out("mask/query_col");
+    String causal = g.node("LessOrEqual").in(keyRow, queryCol).out("mask/causal");
+    String padding = g.node("Cast").in(mask).attr(Attr.i("to", DataType.BOOL.code())).out("mask/padding_bool");
+    String padding4 = g.node("Unsqueeze").in(padding, g.int64s(1, 2)).out("mask/padding");
+    allowed = g.node("And").in(causal, padding4).out("mask/allowed");
+  }
+
+  /** cos/sin [batch, 1, seq, head_dim/2] for the rotate-half rotary convention. */
+  private void emitRotaryTables(String positions) {
+    int half = c.headDim() / 2;
+    int n = c.contextLength();
+    float[] cos = new float[n * half];
+    float[] sin = new float[n * half];
+    for (int i = 0; i < half; i++) {
+      // As the reference implementations do: inverse frequency and angle in fp32.
+      float invFreq = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
+      for (int p = 0; p < n; p++) {
+        float angle = p * invFreq;
+        cos[p * half + i] = (float) Math.cos(angle);
+        sin[p * half + i] = (float) Math.sin(angle);
+      }
+    }
+    String cosTable = g.initializer("rope.cos", Tensor.of(cos, n, half));
+    String sinTable = g.initializer("rope.sin", Tensor.of(sin, n, half));
+    String axis1 = g.int64s(1);
+    ropeCos = g.node("Unsqueeze").in(g.node("Gather").in(cosTable, positions).out("rope/cos_rows"), axis1).out("rope/cos");
+    ropeSin = g.node("Unsqueeze").in(g.node("Gather").in(sinTable, positions).out("rope/sin_rows"), axis1).out("rope/sin");
+  }
+
+  private String emitBlock(int i, Block b, String h) {
+    String p = "layers." + i;
+    String x = emitNorm(b.attnNorm(), h, p + ".attn_norm");
+    String attn = emitAttention(i, b, x);
+    h = g.node("Add").in(h, attn).out(p + "/attn_residual");
+    String x2 = emitNorm(b.mlpNorm(), h, p + ".mlp_norm");
+    String mlp = emitMlp(i, b, x2);
+    return g.node("Add").in(h, mlp).out(p + "/mlp_residual");
+  }
+
+  private String emitAttention(int layer, Block b, String x) {
+    String p = ModelIr.layerName(layer, "attn");
+    int hd = c.headDim();
+    String qkv = linear(b.qkv(), x, p + ".qkv");
+    String q = p + "/q";
+    String k = p + "/k";
+    String v = p + "/v";
+    g.node("Split").in(qkv, g.int64s(c.queryWidth(), c.kvWidth(), c.kvWidth()))
+        .attr(Attr.i("axis", -1)).outs(q, k, v);
+    q = heads(q, c.numHeads(), p + "/q_heads");
+    k = heads(k, c.numKvHeads(), p + "/k_heads");
+    v = heads(v, c.numKvHeads(), p + "/v_heads");
+    if (c.family() == Family.LLAMA) {
+      q = rotate(q, p + "/q_rope");
+      k = rotate(k, p + "/k_rope");
+    }
+    String keys = g.node("Concat").in(pastKey(layer), k).attr(Attr.i("axis", 2)).out(presentKey(layer));
+    String values = g.node("Concat").in(pastValue(layer), v).attr(Attr.i("axis", 2)).out(presentValue(layer));
+    keys = repeatKv(keys, p + "/k_rep");
+    values = repeatKv(values, p + "/v_rep");
+
+    String scaled = g.node("Mul").in(q, g.floatScalar((float) (1.0 / Math.sqrt(hd)))).out(p + "/q_scaled");
+    String keysT = g.node("Transpose").in(keys).attr(Attr.ints("perm", 0, 1, 3, 2)).out(p + "/k_t");
+    String scores = g.node("MatMul").in(scaled, keysT).out(p + "/scores");
+    String masked = g.node("Where").in(allowed, scores, g.floatScalar(-Float.MAX_VALUE)).out(p + "/scores_masked");
+    String probs = g.node("Softmax").in(masked).attr(Attr.i("axis", -1)).out(p + "/probs");
+    String context = g.node("MatMul").in(probs, values).out(p + "/context");
+    String merged = g.node("Transpose").in(context).attr(Attr.ints("perm", 0, 2, 1, 3)).out(p + "/context_t");
+    String flat = g.node("Reshape").in(merged, g.int64s(0, 0, c.queryWidth())).out(p + "/context_flat");
+    return linear(b.attnOut(), flat, p + ".out");
+  }
+
+  /** [b, s, n·hd] → [b, n, s, hd]. */
+  private String heads(String x, int n, String name) {
+    String r = g.node("Reshape").in(x, g.int64s(0, 0, n, c.headDim())).out(name + "_split");
+    return g.node("Transpose").in(r).attr(Attr.ints("perm", 0, 2, 1, 3)).out(name);
+  }
+
+  /** Rotate-half rotary embedding of [b, n, s, hd]. */
+  private String rotate(String x, String name) {
+    int half = c.headDim() / 2;
+    String x1 = name + "/x1";
+    String x2 = name + "/x2";
+    g.node("Split").in(x, g.int64s(half, half)).attr(Attr.i("axis", -1)).outs(x1, x2);
+    String a = g.node("Sub").in(
+        g.node("Mul").in(x1, ropeCos).out(name + "/x1cos"),
+        g.node("Mul").in(x2, ropeSin).out(name + "/x2sin")).out(name + "/r1");
+    String b = g.node("Add").in(
+        g.node("Mul").in(x2, ropeCos).out(name + "/x2cos"),
+        g.node("Mul").in(x1, ropeSin).out(name + "/x1sin")).out(name + "/r2");
+    return g.node("Concat").in(a, b).attr(Attr.i("axis", -1)).out(name);
+  }
+
+  /** Grouped-query attention: [b, kv, t, hd] → [b, heads, t, hd], key head j serving query heads j·g..j·g+g-1. */
+  private String repeatKv(String x, String name) {
+    int groups = c.numHeads() / c.numKvHeads();
+    if (groups == 1) {
+      return x;
+    }
+    String u = g.node("Unsqueeze").in(x, g.int64s(2)).out(name + "/unsqueeze");
+    String e = g.node("Expand").in(u, g.int64s(1, 1, groups, 1, 1)).out(name + "/expand");
+    return g.node("Reshape").in(e, g.int64s(0, c.numHeads(), -1, c.headDim())).out(name);
+  }
+
+  private String emitMlp(int layer, Block b, String x) {
+    String p = ModelIr.layerName(layer, "mlp");
+    if (c.family() == Family.LLAMA) {
+      String gate = linear(b.gate(), x, p + ".gate");
+      String silu = g.node("Mul").in(gate, g.node("Sigmoid").in(gate).out(p + "/gate_sigmoid")).out(p + "/silu");
+      String up = linear(b.up(), x, p + ".up");
+      String prod = g.node("Mul").in(silu, up).out(p + "/swiglu");
+      return linear(b.down(), prod, p + ".down");
+    }
+    String up = linear(b.up(), x, p + ".up");
+    return linear(b.down(), geluTanh(up, p + "/gelu"), p + ".down");
+  }
+
+  /** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+  private String geluTanh(String x, String name) {
+    String x3 = g.node("Mul").in(g.node("Mul").in(x, x).out(name + "/x2"), x).out(name + "/x3");
+    String inner = g.node("Add").in(x, g.node("Mul").in(x3, g.floatScalar(0.044715f)).out(name + "/cx3")).out(name + "/inner");
+    String scaled = g.node("Mul").in(inner, g.floatScalar((float) Math.sqrt(2.0 / Math.PI))).out(name + "/scaled");
+    String t = g.node("Tanh").in(scaled).out(name + "/tanh");
+    String onePlus = g.node("Add").in(t, g.floatScalar(1f)).out(name + "/one_plus");
+    String half = g.node("Mul").in(x, g.floatScalar(0.5f)).out(name + "/half");
+    return g.node("Mul").in(half, onePlus).out(name);
+  }
+
+  private String emitNorm(Norm n, String x, String name) {
+    String w = g.initializer(name + ".weight", n.weight());
+    if (!n.isRms()) {
+      String b = g.initializer(name + ".bias", n.bias());
+      return g.node("LayerNormalization").in(x, w, b)
+          .attr(Attr.i("axis", -1)).attr(Attr.f("epsilon", c.normEps())).out(name + "/out");
+    }
+    String sq = g.node("Mul").in(x, x).out(name + "/sq");
+    String mean = g.node("ReduceMean").in(sq).attr(Attr.ints("axes", -1)).attr(Attr.i("keepdims", 1)).out(name + "/mean_sq");
+    String rms = g.node("Sqrt").in(g.node("Add").in(mean, g.floatScalar(c.normEps())).out(name + "/mean_sq_eps")).out(name + "/rms");
+    String normed = g.node("Div").in(x, rms).out(name + "/normed");
+    return g.node("Mul").in(normed, w).out(name + "/out");
+  }
+
+  private String linear(Linear l, String x, String name) {
+    linearInputs.put(name, x);
+    return l.emit(g, x, name);
+  }
+}
