@@ -55,6 +55,17 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
   }
 
   /**
+   * Loads {@code pkg}: its tokenizer, then a new ONNX Runtime session over {@code model.onnx}.
+   *
+   * @throws ModelPackageException when the tokenizer or graph is missing, corrupt or does not
+   *     follow the decoder convention
+   * @throws RuntimeFailureException when the requested execution provider is not available
+   */
+  public static DecoderModel load(ModelPackage pkg, SessionSettings settings) {
+    return load(pkg, settings, pkg.loadTokenizer());
+  }
+
+  /**
    * Loads {@code pkg} into a new session, using {@code tokenizer} instead of the package's own
    * tokenizer files (e.g. a tokenizer already in memory).
    */

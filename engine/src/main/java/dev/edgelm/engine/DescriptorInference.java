@@ -2,6 +2,7 @@ package dev.edgelm.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.edgelm.engine.tokenizer.Tokenizers;
 import dev.edgelm.proto.v1.Architecture;
 import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.VariantDescriptor;
@@ -52,6 +53,7 @@ final class DescriptorInference {
         .setSchemaVersion(ModelPackage.SCHEMA_VERSION)
         .setModel(dir.getFileName().toString())
         .setArchitecture(architecture)
+        .setTokenizer(Tokenizers.detect(dir, architecture.getFamily()))
         .setKvCacheBytesPerToken(2L * architecture.getNumLayers() * architecture.getNumKvHeads() * architecture.getHeadDim() * Float.BYTES);
     long weightBytes = 0;
     for (String[] known : KNOWN_FILES) {

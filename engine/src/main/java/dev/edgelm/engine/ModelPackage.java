@@ -2,6 +2,8 @@ package dev.edgelm.engine;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import dev.edgelm.engine.tokenizer.Tokenizer;
+import dev.edgelm.engine.tokenizer.Tokenizers;
 import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
@@ -16,7 +18,8 @@ import java.nio.file.Path;
  * <p>Directories written by other tools (an Optimum or PyTorch export next to a Hugging Face
  * {@code config.json}) have no {@code variant.json}; {@link #open(Path)} then infers the descriptor
  * from {@code config.json} and reports {@link #descriptorInferred()}. An inferred descriptor carries
- * the architecture, file sizes and the tokenizer spec, but no digests, quality or speed.
+ * the architecture, file sizes and the tokenizer spec ({@link Tokenizers#detect}), but no digests,
+ * quality or speed.
  *
  * <p>Opening reads only the small JSON files and checks that the files the descriptor lists exist
  * with their recorded sizes; it does not hash weights (the hub client verifies digests when it
@@ -131,6 +134,19 @@ public final class ModelPackage {
   /** Whether {@link #descriptor()} was inferred from {@code config.json} rather than read from {@code variant.json}. */
   public boolean descriptorInferred() {
     return inferred;
+  }
+
+  /**
+   * Loads the tokenizer the descriptor specifies from the package's files. Each call reads the
+   * files again: load once and share the (immutable, thread-safe) tokenizer.
+   *
+   * @throws ModelPackageException when the spec is missing or the files are missing or corrupt
+   */
+  public Tokenizer loadTokenizer() {
+    if (descriptor.getTokenizer().getKind().isEmpty()) {
+      throw new ModelPackageException(dir.resolve(DESCRIPTOR_FILE) + " has no tokenizer spec; re-import the model");
+    }
+    return Tokenizers.load(dir, descriptor.getTokenizer());
   }
 
   /**

@@ -9,6 +9,7 @@ import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.engine.testing.SharedAssets;
 import dev.edgelm.proto.v1.Architecture;
 import dev.edgelm.proto.v1.PackageFile;
+import dev.edgelm.proto.v1.TokenizerSpec;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,13 +37,22 @@ class ModelPackageTest {
     assertEquals(2L * 4 * 4 * 64 * 4, pkg.descriptor().getKvCacheBytesPerToken());
     assertTrue(pkg.descriptor().getFilesList().stream().anyMatch(f -> f.getPath().equals("model.onnx") && f.getRole().equals("model")));
     assertEquals(pkg.weightBytes(), pkg.descriptor().getWeightBytes());
+    TokenizerSpec tokenizer = pkg.descriptor().getTokenizer();
+    assertEquals("gpt2-bpe", tokenizer.getKind());
+    assertFalse(tokenizer.getAddBos());
+    assertEquals(50256, tokenizer.getEosTokenId());
+    assertEquals(50257, pkg.loadTokenizer().vocabSize());
   }
 
   @Test
   void open_llamaConfig_infersGqaDimensions() throws Exception {
     Files.copy(SharedAssets.require("models/stories260K-hf/config.json"), dir.resolve("config.json"));
+    Files.copy(SharedAssets.require("models/stories260K-hf/tokenizer.bin"), dir.resolve("tokenizer.bin"));
     Files.write(dir.resolve("model.onnx"), new byte[0]);
-    Architecture a = ModelPackage.open(dir).descriptor().getArchitecture();
+    VariantDescriptor descriptor = ModelPackage.open(dir).descriptor();
+    assertEquals("sentencepiece-bpe", descriptor.getTokenizer().getKind());
+    assertTrue(descriptor.getTokenizer().getAddBos());
+    Architecture a = descriptor.getArchitecture();
     assertEquals("llama", a.getFamily());
     assertEquals(512, a.getVocabSize());
     assertEquals(64, a.getHiddenSize());
