@@ -8,15 +8,12 @@ import java.nio.file.Path;
 
 /**
  * Measures load time, prefill and batch-1 greedy decode speed of a model package (id level, no
- * tokenizer). A program, not a test; run from the repository root after {@code mvn -pl engine -am
- * test-compile}:
+ * tokenizer). A program, not a test. {@code mvn -B -q -pl engine -am -Pbench-runtime test-compile}
+ * runs it on gpt2-fixture-onnx with one thread (and then {@link PerplexityBench}); by hand:
  *
  * <pre>
- * java -cp "$(cat /tmp/engine-cp.txt):engine/target/classes:engine/target/test-classes:proto/target/classes" \
- *   dev.edgelm.engine.bench.DecodeBench ../shared/models/gpt2-fixture-onnx [threads] [spin] [tokens]
+ * DecodeBench &lt;package dir&gt; [intraOpThreads=1] [allowSpinning=false] [tokens=200]
  * </pre>
- *
- * (the classpath file from {@code mvn -pl engine dependency:build-classpath -Dmdep.outputFile=/tmp/engine-cp.txt}).
  */
 public final class DecodeBench {
   private DecodeBench() {}
