@@ -51,7 +51,7 @@ class DecoderModelTest {
         assertEquals(c.promptIds().length, seq.length());
       }
       for (int p = 0; p < rows.length; p++) {
-        int[] top = topIds(rows[p], c.top5Ids()[p].length);
+        int[] top = Sampler.topIndices(rows[p], c.top5Ids()[p].length);
         assertArrayEquals(c.top5Ids()[p], top, c.prompt() + " position " + p);
         for (int k = 0; k < top.length; k++) {
           assertEquals(c.top5Logits()[p][k], rows[p][top[k]], 1e-3, c.prompt() + " position " + p + " rank " + k);
@@ -67,7 +67,7 @@ class DecoderModelTest {
       try (Sequence seq = model.newSequence()) {
         float[] logits = seq.append(c.promptIds());
         for (int i = 0; i < generated.length; i++) {
-          generated[i] = topIds(logits, 1)[0];
+          generated[i] = Sampler.topIndices(logits, 1)[0];
           logits = seq.append(generated[i]);
         }
       }
@@ -88,7 +88,7 @@ class DecoderModelTest {
         float[] recomputed = full.append(Arrays.copyOf(tokens, length));
         assertArrayEquals(recomputed, logits, 1e-4f, "step " + step);
         // Feed a token that is not the argmax so the cache sees varied inputs.
-        tokens[length] = topIds(logits, 3)[step % 3];
+        tokens[length] = Sampler.topIndices(logits, 3)[step % 3];
         logits = cached.append(tokens[length]);
       }
       assertEquals(prompt.length + steps, cached.length());
@@ -141,19 +141,5 @@ class DecoderModelTest {
     assertFalse(Float.isNaN(logits[0]), "the session still runs for the open sequence");
     seq.close();
     seq.close();
-  }
-
-  /** Ids of the k largest entries, largest first (ties: lower id first). */
-  static int[] topIds(float[] logits, int k) {
-    Integer[] order = new Integer[logits.length];
-    for (int i = 0; i < order.length; i++) {
-      order[i] = i;
-    }
-    Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
-    int[] top = new int[k];
-    for (int i = 0; i < k; i++) {
-      top[i] = order[i];
-    }
-    return top;
   }
 }
