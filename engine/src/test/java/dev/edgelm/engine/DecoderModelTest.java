@@ -9,7 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.edgelm.engine.testing.FakeTokenizer;
 import dev.edgelm.engine.testing.ReferenceOutputs;
 import dev.edgelm.engine.testing.SharedAssets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,6 +78,33 @@ class DecoderModelTest {
         }
       }
       assertArrayEquals(c.greedyIds(), generated, c.prompt());
+    }
+  }
+
+  @Test
+  void newSequence_concurrentSequencesShareTheSession() throws Exception {
+    List<ReferenceOutputs.Case> cases = reference.cases();
+    ExecutorService pool = Executors.newFixedThreadPool(cases.size());
+    try {
+      List<Future<int[]>> results = new ArrayList<>();
+      for (ReferenceOutputs.Case c : cases) {
+        results.add(pool.submit(() -> {
+          int[] generated = new int[c.greedyIds().length];
+          try (Sequence seq = model.newSequence()) {
+            float[] logits = seq.append(c.promptIds());
+            for (int i = 0; i < generated.length; i++) {
+              generated[i] = Sampler.topIndices(logits, 1)[0];
+              logits = seq.append(generated[i]);
+            }
+          }
+          return generated;
+        }));
+      }
+      for (int i = 0; i < cases.size(); i++) {
+        assertArrayEquals(cases.get(i).greedyIds(), results.get(i).get(60, TimeUnit.SECONDS), cases.get(i).prompt());
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 
