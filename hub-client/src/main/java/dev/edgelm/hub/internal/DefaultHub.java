@@ -28,8 +28,6 @@ import dev.edgelm.hub.VariantEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpClient;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -263,7 +261,10 @@ public final class DefaultHub implements Hub {
       link(staging.resolve(ReleaseCodec.DESCRIPTOR_FILE), blobs.path(det.configDigest()));
       try {
         Files.move(staging, pkg, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
+      } catch (IOException raced) {
+        if (!Files.isDirectory(pkg)) {
+          throw raced;
+        }
         DefaultLocalStore.deleteTree(staging); // another pull installed the same manifest first
       }
     } catch (IOException ex) {

@@ -246,7 +246,7 @@ public final class FakeRegistry implements AutoCloseable {
     if (type != null) {
       ex.getResponseHeaders().add("Content-Type", type);
     }
-    if (body == null || body.length == 0) {
+    if (body == null || body.length == 0 || ex.getRequestMethod().equals("HEAD")) {
       ex.sendResponseHeaders(status, -1);
       return;
     }
