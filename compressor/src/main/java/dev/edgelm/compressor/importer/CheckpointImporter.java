@@ -23,6 +23,18 @@ public final class CheckpointImporter {
 
   private CheckpointImporter() {}
 
+  /**
+   * Reads a checkpoint and finds its tokenizer.
+   *
+   * @param tokenizer a tokenizer file given by the user ({@code --tokenizer}), or null to look for
+   *     one in (HF) or beside (llama2.c) the checkpoint
+   */
+  public static ImportedModel importCheckpoint(Path source, Path tokenizer) {
+    Weights weights = readWeights(source);
+    return new ImportedModel(weights.name(), weights.ir(),
+        TokenizerImport.resolve(weights, source.toAbsolutePath().normalize(), tokenizer), weights.sourceDigest());
+  }
+
   /** Reads the weights of {@code source}. */
   public static Weights readWeights(Path source) {
     Path src = source.toAbsolutePath().normalize();
