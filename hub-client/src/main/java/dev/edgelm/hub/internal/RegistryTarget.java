@@ -318,8 +318,20 @@ final class RegistryTarget implements OciTarget {
   }
 
   private static String describe(IOException e) {
-    String m = e.getMessage();
-    String type = e.getClass().getSimpleName();
-    return m == null || m.isBlank() ? type : type + ": " + m;
+    if (e instanceof java.net.ConnectException) {
+      return "connection refused";
+    }
+    if (e instanceof java.net.http.HttpConnectTimeoutException) {
+      return "connect timed out";
+    }
+    if (e instanceof java.net.http.HttpTimeoutException) {
+      return "no response in time";
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
+      }
+    }
+    return e.getClass().getSimpleName();
   }
 }
