@@ -36,7 +36,12 @@ public interface Hub extends AutoCloseable {
    *
    * @throws SignatureRejectedException under policy {@code require}, with the reason
    */
-  Release resolve(Reference reference);
+  default Release resolve(Reference reference) {
+    return resolve(reference, ProgressListener.NONE);
+  }
+
+  /** {@link #resolve(Reference)}, telling {@code listener} about retries. */
+  Release resolve(Reference reference, ProgressListener listener);
 
   /** Fetches (or reads from the store) a variant's manifest and {@code variant.json}; no weights. */
   VariantDetails details(Release release, String variantId);
@@ -50,7 +55,7 @@ public interface Hub extends AutoCloseable {
 
   /** {@link #resolve} then {@link #pull}. */
   default InstalledVariant pull(Reference reference, String variantId, ProgressListener listener) {
-    return pull(resolve(reference), variantId, listener);
+    return pull(resolve(reference, listener), variantId, listener);
   }
 
   /**

@@ -35,7 +35,8 @@ public final class PullCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     InstalledVariant v;
     try (Hub h = Hub.open(hub.toOptions())) {
-      Release release = h.resolve(ref);
+      ProgressBar bar = new ProgressBar(err, System.console() != null, "pulling");
+      Release release = h.resolve(ref, bar);
       SignatureCheck sig = release.signature();
       if (sig.status() != SignatureCheck.Status.VERIFIED && sig.status() != SignatureCheck.Status.NOT_CHECKED) {
         err.println("edgelm: warning: " + sig.message());
@@ -44,7 +45,7 @@ public final class PullCommand implements Callable<Integer> {
         throw new IllegalArgumentException(ref + " has " + release.variants().size() + " variants ("
             + String.join(", ", release.variantIds()) + "); choose one with --variant ID");
       }
-      v = h.pull(release, variant, new ProgressBar(err, System.console() != null, "pulling " + (variant != null ? variant : release.variantIds().get(0)) + ":"));
+      v = h.pull(release, variant, bar);
     }
     err.println("pulled " + v.variantId() + " of " + ref + " (" + Bytes.size(v.bytesDownloaded()) + " downloaded, "
         + Bytes.size(v.bytesReused()) + " reused)");

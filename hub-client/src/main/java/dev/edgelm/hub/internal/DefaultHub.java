@@ -99,8 +99,8 @@ public final class DefaultHub implements Hub {
   // ---- resolve -------------------------------------------------------------------------------
 
   @Override
-  public Release resolve(Reference reference) {
-    OciTarget t = target(reference, ProgressListener.NONE, false);
+  public Release resolve(Reference reference, ProgressListener listener) {
+    OciTarget t = target(reference, listener, false);
     String name = reference.digest().map(Digest::toString).orElseGet(() -> reference.tag().orElseThrow());
     OciTarget.Fetched f = t.fetchManifest(name);
     ReleaseCodec.ParsedIndex parsed = ReleaseCodec.parseIndex(reference, f);
