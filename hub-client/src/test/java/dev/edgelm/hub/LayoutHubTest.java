@@ -312,6 +312,19 @@ class LayoutHubTest {
   }
 
   @Test
+  void pull_handMadeReleaseWithForeignEntry_isRefused() {
+    publish(PublishOptions.DEFAULT);
+    try (Hub hub = Hub.open(options("store"))) {
+      Release r = hub.resolve(release);
+      VariantEntry real = r.variant("int8").orElseThrow();
+      VariantEntry forged = new VariantEntry("int8", Digest.of(new byte[] {1}), 1, real.method(), 0, 0, 0, 0,
+          real.perplexityRatio(), List.of(), List.of(), List.of(), List.of(), java.util.Map.of());
+      Release fake = new Release(r.reference(), r.indexDigest(), r.model(), r.annotations(), List.of(forged), r.signature(), false);
+      assertThrows(InvalidReleaseException.class, () -> hub.pull(fake, "int8", ProgressListener.NONE));
+    }
+  }
+
+  @Test
   void warn_unsignedRelease_pullsAndReportsIt() {
     publish(PublishOptions.DEFAULT);
     try (Hub hub = Hub.open(options("store").withSignatures(SignaturePolicy.WARN, List.of(SigningKeys.generate().getPublic())))) {

@@ -192,6 +192,7 @@ public final class DefaultHub implements Hub {
 
   private InstalledVariant pullLocked(Release release, VariantEntry e, ProgressListener listener) {
     OciTarget t = target(release.reference(), listener, false);
+    checkEntryIsInIndex(t, release, e);
     VariantDetails det = details(t, e);
     Path pkg = packages.resolve(e.manifestDigest().hex());
     TransferMeter meter = new TransferMeter(listener, options.ticker());
@@ -230,6 +231,26 @@ public final class DefaultHub implements Hub {
     meter.finish();
     return new InstalledVariant(release.reference(), release.indexDigest(), e.id(), e.manifestDigest(), pkg, det.descriptor(),
         meter.transferred(), Math.max(0, total - meter.transferred()));
+  }
+
+  /**
+   * The variant must be one the release's index (as stored by resolve, digest-checked) lists, and,
+   * under policy require, the release must have verified: a {@link Release} is a plain record, and
+   * this keeps a hand-made one from pulling unverified content.
+   */
+  private void checkEntryIsInIndex(OciTarget t, Release release, VariantEntry e) {
+    if (options.signaturePolicy() == SignaturePolicy.REQUIRE && !release.signature().verified()) {
+      throw new SignatureRejectedException("refusing " + release.reference() + " under signature policy 'require': "
+          + release.signature().message());
+    }
+    byte[] index = blobs.read(release.indexDigest())
+        .orElseGet(() -> t.fetchManifest(release.indexDigest().toString()).bytes());
+    boolean listed = Oci.read(index, Oci.Index.class, "the index of " + release.reference()).manifests().stream()
+        .anyMatch(d -> e.manifestDigest().toString().equals(d.digest()) && e.id().equals(d.annotation(HubFormat.VARIANT_ID)));
+    if (!listed) {
+      throw new InvalidReleaseException("variant '" + e.id() + "' (" + e.manifestDigest() + ") is not in release "
+          + release.indexDigest() + " of " + release.reference());
+    }
   }
 
   private void checkDisk(long need, String variantId) {
