@@ -8,16 +8,16 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The hub subcommands on their own ({@code publish}, {@code pull}, {@code ls}, {@code gc},
+ * The hub subcommands on their own ({@code publish}, {@code pull}, {@code ls}, {@code rm}, {@code gc},
  * {@code keygen}), with the same error contract as {@code edgelm}: one line on stderr, non-zero exit.
  * {@link #SUBCOMMANDS} is what the main {@code edgelm} command registers; this entry point serves
  * integration tests that run the hub CLI as a separate process.
  */
 @Command(name = "edgelm", mixinStandardHelpOptions = true, description = "edgelm hub commands.",
-    subcommands = {PublishCommand.class, PullCommand.class, LsCommand.class, GcCommand.class, KeygenCommand.class})
+    subcommands = {PublishCommand.class, PullCommand.class, LsCommand.class, RmCommand.class, GcCommand.class, KeygenCommand.class})
 public final class HubMain implements Runnable {
   /** The hub subcommands, for registration in the main command. */
-  public static final Class<?>[] SUBCOMMANDS = {PublishCommand.class, PullCommand.class, LsCommand.class, GcCommand.class, KeygenCommand.class};
+  public static final Class<?>[] SUBCOMMANDS = {PublishCommand.class, PullCommand.class, LsCommand.class, RmCommand.class, GcCommand.class, KeygenCommand.class};
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

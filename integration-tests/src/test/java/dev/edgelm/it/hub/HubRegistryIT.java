@@ -96,6 +96,12 @@ class HubRegistryIT {
     HubCli.Run ls = HubCli.run("ls", "--store", store.toString());
     assertEquals(0, ls.exit(), ls.err());
     assertTrue(ls.out().contains(ref) && ls.out().contains("int8"), ls.out());
+    HubCli.Run gcKeeps = HubCli.run("gc", "--store", store.toString());
+    assertTrue(gcKeeps.out().startsWith("removed 0 blobs"), gcKeeps.out());
+    assertEquals(0, HubCli.run("rm", ref, "--store", store.toString()).exit());
+    HubCli.Run gc = HubCli.run("gc", "--store", store.toString());
+    assertEquals(0, gc.exit(), gc.err());
+    assertTrue(gc.out().contains("1 packages") && gc.out().contains("kept 0 blobs"), gc.out());
 
     // skopeo, an independent OCI client, reads what we published.
     Path skopeo = DebianTools.require("/usr/bin/skopeo", "skopeo");
