@@ -1,0 +1,36 @@
+package dev.edgelm.cli.hub;
+
+import dev.edgelm.cli.ExitCodes;
+import dev.edgelm.hub.Hub;
+import dev.edgelm.hub.Reference;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "rm", description = "Forget a pulled release (as 'edgelm ls' names it); 'edgelm gc' then frees its files.")
+public final class RmCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "REF", description = "The reference it was pulled by.")
+  String reference;
+
+  @Mixin HubOptionsMixin hub;
+
+  @Override
+  public Integer call() {
+    Reference ref = Reference.parse(reference);
+    boolean removed;
+    try (Hub h = Hub.open(hub.toOptions())) {
+      removed = h.store().remove(ref);
+    }
+    if (!removed) {
+      throw new IllegalArgumentException("the store holds no pull of " + ref + "; 'edgelm ls' lists what it holds");
+    }
+    spec.commandLine().getErr().println("forgot " + ref + "; run 'edgelm gc' to free its files");
+    spec.commandLine().getErr().flush();
+    return ExitCodes.OK;
+  }
+}
