@@ -1,5 +1,6 @@
 package dev.edgelm.cli.hub;
 
+import dev.edgelm.cli.Bytes;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.StoredRelease;

@@ -1,5 +1,6 @@
 package dev.edgelm.cli.hub;
 
+import dev.edgelm.cli.Bytes;
 import dev.edgelm.hub.Progress;
 import dev.edgelm.hub.ProgressListener;
 import java.io.PrintWriter;

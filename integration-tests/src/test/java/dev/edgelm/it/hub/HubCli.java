@@ -1,6 +1,6 @@
 package dev.edgelm.it.hub;
 
-import dev.edgelm.cli.hub.HubMain;
+import dev.edgelm.cli.Main;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -21,7 +21,7 @@ final class HubCli {
   }
 
   static Run run(String... args) {
-    CommandLine cl = HubMain.commandLine();
+    CommandLine cl = Main.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
@@ -37,7 +37,7 @@ final class HubCli {
     cmd.add("-Xmx256m");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(HubMain.class.getName());
+    cmd.add(Main.class.getName());
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }

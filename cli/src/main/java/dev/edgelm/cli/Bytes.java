@@ -1,12 +1,12 @@
-package dev.edgelm.cli.hub;
+package dev.edgelm.cli;
 
 import java.time.Duration;
 
-/** Human-readable sizes, rates and durations for hub command output. */
-final class Bytes {
+/** Human-readable sizes, rates and durations for CLI output. */
+public final class Bytes {
   private Bytes() {}
 
-  static String size(long b) {
+  public static String size(long b) {
     if (b < 1024) {
       return b + " B";
     }
@@ -20,11 +20,11 @@ final class Bytes {
     return String.format(java.util.Locale.ROOT, v >= 100 ? "%.0f %s" : "%.1f %s", v, units[u]);
   }
 
-  static String rate(double bytesPerSecond) {
+  public static String rate(double bytesPerSecond) {
     return size((long) bytesPerSecond) + "/s";
   }
 
-  static String duration(Duration d) {
+  public static String duration(Duration d) {
     long s = d.toSeconds();
     if (s < 60) {
       return s + "s";

@@ -1,0 +1,72 @@
+package dev.edgelm.cli;
+
+import dev.edgelm.cli.hub.HubErrors;
+import dev.edgelm.compressor.CheckpointException;
+import dev.edgelm.compressor.CompressorException;
+import dev.edgelm.compressor.UsageException;
+import dev.edgelm.engine.EngineException;
+import dev.edgelm.engine.InvalidRequestException;
+import dev.edgelm.engine.ModelPackageException;
+import dev.edgelm.hub.HubException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import picocli.CommandLine;
+
+/**
+ * The one place that turns an exception into what the user sees: a single line on stderr, naming
+ * what was wrong and what to do, and an exit status from {@link ExitCodes}. Set {@code EDGELM_DEBUG=1}
+ * to also print the stack trace.
+ */
+final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
+
+  @Override
+  public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
+    return report(cmd.getErr(), ex);
+  }
+
+  @Override
+  public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    cmd.getErr().println("edgelm: error: " + oneLine(ex.getMessage()) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+    cmd.getErr().flush();
+    return ExitCodes.USAGE;
+  }
+
+  static int report(PrintWriter err, Throwable ex) {
+    if (ex instanceof HubException h) {
+      return print(err, ex, HubErrors.message(h), HubErrors.exitCode(h));
+    }
+    int code = exitCode(ex);
+    String message = code == ExitCodes.FAILURE && !(ex instanceof EngineException || ex instanceof CompressorException || ex instanceof UncheckedIOException)
+        ? "internal error: " + ex.getClass().getSimpleName() + ": " + oneLine(ex.getMessage())
+            + " (set EDGELM_DEBUG=1 for a stack trace and report it)"
+        : oneLine(ex.getMessage());
+    return print(err, ex, message, code);
+  }
+
+  private static int print(PrintWriter err, Throwable ex, String message, int code) {
+    err.println("edgelm: error: " + oneLine(message));
+    if ("1".equals(System.getenv("EDGELM_DEBUG"))) {
+      ex.printStackTrace(err);
+    }
+    err.flush();
+    return code;
+  }
+
+  static int exitCode(Throwable ex) {
+    if (ex instanceof UsageException || ex instanceof InvalidRequestException || ex instanceof IllegalArgumentException) {
+      return ExitCodes.USAGE;
+    }
+    if (ex instanceof CheckpointException || ex instanceof ModelPackageException) {
+      return ExitCodes.BAD_INPUT;
+    }
+    return ExitCodes.FAILURE;
+  }
+
+  static String oneLine(String s) {
+    if (s == null || s.isBlank()) {
+      return "(no message)";
+    }
+    return s.strip().replaceAll("\\s*\\R\\s*", "; ");
+  }
+}

@@ -1,0 +1,56 @@
+package dev.edgelm.cli;
+
+import dev.edgelm.compressor.importer.CheckpointImporter;
+import dev.edgelm.compressor.importer.ImportedModel;
+import dev.edgelm.compressor.packaging.PackageWriter;
+import dev.edgelm.proto.v1.Method;
+import dev.edgelm.proto.v1.VariantDescriptor;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "import", description = {
+    "Turn a checkpoint into an edgelm model package (fp32 ONNX decoder, tokenizer, variant.json).",
+    "SRC is a Hugging Face directory (config.json + model.safetensors, model_type gpt2 or llama)",
+    "or a llama2.c .bin checkpoint."})
+final class ImportCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "SRC", description = "Checkpoint directory or llama2.c .bin file.")
+  Path source;
+
+  @Option(names = "--tokenizer", paramLabel = "FILE",
+      description = "Tokenizer file (tokenizer.json, vocab.json with merges.txt beside it, or llama2.c tokenizer.bin); "
+          + "default: the one in or beside SRC.")
+  Path tokenizer;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Package directory to create.")
+  Path out;
+
+  @Option(names = "--name", description = "Model name recorded in the package (default: SRC's name).")
+  String name;
+
+  @Option(names = "--force", description = "Replace an existing package at --out.")
+  boolean force;
+
+  @Override
+  public Integer call() {
+    ImportedModel imported = CheckpointImporter.importCheckpoint(source, tokenizer);
+    VariantDescriptor d = write(imported, name, out, force);
+    spec.commandLine().getErr().printf("imported %s (%s, %,d parameters, %s of weights) into %s%n",
+        d.getModel(), d.getArchitecture().getFamily(), d.getParameterCount(), Bytes.size(d.getWeightBytes()), out);
+    return ExitCodes.OK;
+  }
+
+  /** Writes an imported checkpoint as its fp32 package. */
+  static VariantDescriptor write(ImportedModel imported, String name, Path out, boolean replace) {
+    return PackageWriter.write(imported.ir(), imported.tokenizer(),
+        new PackageWriter.Variant("fp32", name != null ? name : imported.name(),
+            Method.newBuilder().setName("fp32").build(), imported.sourceDigest()),
+        out, replace);
+  }
+}
