@@ -18,6 +18,7 @@ final class ActiveStreams {
   private final AtomicLong buffered = new AtomicLong();
   private final AtomicLong bufferedHighWater = new AtomicLong();
   private final AtomicLong paused = new AtomicLong();
+  private final AtomicLong cancelling = new AtomicLong();
   private final Object emptied = new Object();
 
   void add(GenerateCall call) {
@@ -66,6 +67,14 @@ final class ActiveStreams {
 
   void paused(boolean on) {
     paused.addAndGet(on ? 1 : -1);
+  }
+
+  void cancelling(boolean on) {
+    cancelling.addAndGet(on ? 1 : -1);
+  }
+
+  long cancellingCount() {
+    return cancelling.get();
   }
 
   long buffered() {

@@ -100,6 +100,11 @@ public final class DaemonServer implements Daemon {
       }
 
       @Override
+      public long cancellingStreams() {
+        return streams.cancellingCount();
+      }
+
+      @Override
       public long[] cacheWeightAndCount() {
         ModelRegistry r = registryRef.get();
         return r == null ? new long[2] : r.weightAndCount();

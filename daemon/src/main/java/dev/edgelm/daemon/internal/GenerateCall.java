@@ -422,6 +422,7 @@ final class GenerateCall implements Admission.Waiter {
   private void cancelGeneration() {
     if (cancelledAtTokens < 0) {
       cancelledAtTokens = tokensSeen;
+      svc.streams.cancelling(true);
     }
     cancelRequested = true;
     if (!stepInFlight && !generationOver) {
@@ -443,6 +444,9 @@ final class GenerateCall implements Admission.Waiter {
       deadlineTimer = -1;
     }
     unpause();
+    if (cancelledAtTokens >= 0) {
+      svc.streams.cancelling(false);
+    }
     if (holdsSlot) {
       holdsSlot = false;
       served.admission.release();

@@ -69,6 +69,12 @@ import java.util.logging.Logger;
  */
 final class ModelRegistry implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class.getName());
+  /** Caffeine logs every failed asynchronous load at WARNING; we log them ourselves, with the model's name. */
+  private static final Logger CAFFEINE_LOG = Logger.getLogger("com.github.benmanes.caffeine.cache");
+
+  static {
+    CAFFEINE_LOG.setLevel(Level.SEVERE);
+  }
 
   private final DaemonConfig config;
   private final ModelLoader loader;
@@ -233,7 +239,9 @@ final class ModelRegistry implements AutoCloseable {
     if (closed) {
       return CompletableFuture.failedFuture(new NotReadyException("the daemon is shutting down"));
     }
-    return cache.get(sm.name, (name, executor) -> startLoad(sm));
+    CompletableFuture<LoadedModel> f = cache.get(sm.name, (name, executor) -> startLoad(sm));
+    ServedModel.LoadAttempt a = sm.attempt;
+    return a != null && a.loaded() == f ? a.settled() : f;
   }
 
   private CompletableFuture<LoadedModel> startLoad(ServedModel sm) {
@@ -249,7 +257,11 @@ final class ModelRegistry implements AutoCloseable {
       dir = CompletableFuture.supplyAsync(() -> pull(sm), hubExecutor);
     }
     CompletableFuture<LoadedModel> loaded = dir.thenApplyAsync(d -> loadPackage(sm, d), loadExecutor);
-    return loaded.whenComplete((m, e) -> loadFinished(sm, m, e, Duration.ofNanos(ticker.read() - start)));
+    // The cache holds `loaded`; loadFinished runs once it is complete, so a model reported loaded is
+    // one acquire() finds. Callers of load() wait for `settled`, so they see the state it records.
+    CompletableFuture<LoadedModel> settled = loaded.whenComplete((m, e) -> loadFinished(sm, m, e, Duration.ofNanos(ticker.read() - start)));
+    sm.attempt = new ServedModel.LoadAttempt(loaded, settled);
+    return loaded;
   }
 
   private Path pull(ServedModel sm) {

@@ -6,6 +6,7 @@ import dev.edgelm.proto.v1.ModelSource;
 import dev.edgelm.proto.v1.ModelState;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A model the daemon knows by name, loaded or not: where its package comes from, its admission
@@ -24,6 +25,10 @@ final class ServedModel {
   final String variant;
   final Admission admission;
 
+  /** The last load: the future the cache holds, and the one that completes after its outcome is recorded. */
+  record LoadAttempt(CompletableFuture<LoadedModel> loaded, CompletableFuture<LoadedModel> settled) {}
+
+  volatile LoadAttempt attempt;
   volatile boolean pinned;
   volatile ModelState state = ModelState.MODEL_STATE_NOT_LOADED;
   volatile Throwable lastFailure;

@@ -87,6 +87,9 @@ public final class Telemetry implements AutoCloseable {
     /** Streams whose decoding is paused because their reader is slow. */
     long pausedStreams();
 
+    /** Streams cancelled whose current step has not ended yet. */
+    long cancellingStreams();
+
     /** Bytes the loaded models weigh (weights + KV budgets), and how many are loaded. */
     long[] cacheWeightAndCount();
   }
@@ -160,6 +163,9 @@ public final class Telemetry implements AutoCloseable {
     meter.gaugeBuilder("edgelm.stream.paused").ofLongs().setUnit("{stream}")
         .setDescription("Streams whose decoding is paused until their reader catches up.")
         .buildWithCallback(m -> m.record(gauges.pausedStreams()));
+    meter.gaugeBuilder("edgelm.stream.cancelling").ofLongs().setUnit("{stream}")
+        .setDescription("Streams cancelled (client, deadline, drain) whose step in progress has not ended yet.")
+        .buildWithCallback(m -> m.record(gauges.cancellingStreams()));
     meter.gaugeBuilder("edgelm.model_cache.weight").ofLongs().setUnit("By")
         .setDescription("Bytes the loaded models weigh against cache.memory_budget (weights + KV budgets).")
         .buildWithCallback(m -> m.record(gauges.cacheWeightAndCount()[0]));
