@@ -293,8 +293,8 @@ public final class DaemonServer implements Daemon {
     drainState.start();
     try {
       if (grpcServer != null) {
-        // Graceful: GOAWAY, then up to 5 s for the last responses to flush.
-        grpcServer.shutdown(5, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        // Graceful: GOAWAY, then up to 10 s for the last responses to reach their readers.
+        grpcServer.shutdown(10, TimeUnit.SECONDS).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
       }
     } catch (Exception e) {
       LOG.log(Level.FINE, "gRPC server shutdown", e);
