@@ -56,7 +56,7 @@ public final class DaemonServer implements Daemon {
   private final Vertx vertx;
   private final Telemetry telemetry;
   private final ModelRegistry registry;
-  private final ExecutorService decodeWorkers;
+  private final ThreadPoolExecutor decodeWorkers;
   private final ActiveStreams streams;
   private final DrainState drainState;
   private final HealthService health;

@@ -26,6 +26,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -35,24 +37,26 @@ import java.util.logging.Logger;
  * <h2>Design</h2>
  *
  * <p>The call lives on its connection's event loop (the Vert.x context); the model runs on the
- * decode workers, one step per task. A step ({@link #runStep}) runs {@link Generation#next()} once
- * and hands the chunk back to the context ({@link #onStep}), which writes it and decides whether
- * the next step may be scheduled. So at most one step per stream is ever in flight or queued, and
- * the workers interleave streams step by step.
+ * decode workers. A worker runs steps ({@link Generation#next()}) in a loop and posts each chunk to
+ * the context, which writes it; the worker does not wait for the write, so the event loop is never
+ * on the decode path. When other streams are waiting for a worker, it hands its thread over after
+ * each step (the workers interleave streams step by step); a lone stream keeps its thread.
  *
- * <p>Backpressure: the next step is scheduled only while fewer than
- * {@code generation.max_buffered_messages} written messages are still unsent and the response's
- * write queue is not full; otherwise the stream pauses (no thread is held) until a write completes
- * or the drain handler fires. Nothing is buffered but those few messages.
+ * <p>Backpressure: the worker stops (and frees its thread) once {@code generation.max_buffered_messages}
+ * messages it produced are not yet sent to the network, or the response's write queue is full. The
+ * context resumes it when a write completes or the drain handler fires. The {@code paused} flag is
+ * set before a last re-check on the worker and cleared by compare-and-set on either side, so a
+ * wake-up is never lost and a stream is never resumed twice. Nothing is buffered but those few
+ * messages.
  *
- * <p>Cancellation (client cancel or disconnect, deadline, drain timeout) sets a flag that the
- * worker turns into {@link Generation#cancel()} before its next step: a step already running
- * completes, the following one ends the generation without running the model. Every call ends in
- * {@link #finish}, which frees the admission slot and the model lease exactly once.
+ * <p>Cancellation (client cancel or disconnect, deadline, drain timeout) sets a flag that the worker
+ * turns into {@link Generation#cancel()} before its next step: a step already running completes, the
+ * following one ends the generation without running the model. A paused stream is resumed to end.
+ * Every call ends in {@link #finish}, which frees the admission slot and the model lease exactly once.
  *
- * <p>Threading: all fields but {@link #generation} and {@link #cancelRequested} are confined to
- * the context; {@link #generation} is confined to whichever worker runs the current step (steps of
- * one call never overlap; the executor hand-off orders them).
+ * <p>Threading: fields without a note are confined to the context; {@link #generation} is confined
+ * to the worker running the stream (one at a time; executor hand-offs order them); the atomics and
+ * volatiles are shared.
  */
 final class GenerateCall implements Admission.Waiter {
   private static final Logger LOG = Logger.getLogger(GenerateCall.class.getName());
@@ -93,19 +97,23 @@ final class GenerateCall implements Admission.Waiter {
   /** A status has been sent (or the client is gone): nothing more is written. */
   private boolean responded;
   private boolean clientGone;
-  private boolean stepInFlight;
-  /** The worker reported the generation over (finished or failed): no step may be scheduled. */
-  private boolean generationOver;
-  private boolean paused;
-  private int pendingWrites;
   private int tokensSeen;
-  private int cancelledAtTokens = -1;
+  /** Model steps started when the cancel was issued; -1 until then. */
+  private int stepsAtCancel = -1;
   private long admittedNanos;
   private long firstTokenNanos = -1;
   private GrpcStatus endStatus = GrpcStatus.OK;
   private boolean finished;
 
+  /** Messages the worker produced that are not yet sent to the network (shared). */
+  private final AtomicInteger unsent = new AtomicInteger();
+  /** The worker stopped for a slow reader and holds no thread (shared). */
+  private final AtomicBoolean paused = new AtomicBoolean();
+  /** Steps that ran, or are running, the model (shared). */
+  private final AtomicInteger modelSteps = new AtomicInteger();
+  private volatile boolean queueFull;
   private volatile boolean cancelRequested;
+  /** Worker-confined. */
   private Generation generation;
 
   GenerateCall(GenerateService svc, GrpcServerRequest<GenerateRequest, GenerateResponse> request, Context context) {
@@ -175,38 +183,68 @@ final class GenerateCall implements Admission.Waiter {
   private void run() {
     phase = Phase.RUNNING;
     admittedNanos = svc.ticker.read();
-    phaseSpan("queue", "prefill");
-    scheduleStep();
+    nextPhase("prefill");
+    submit();
   }
 
-  // ---- worker: one step ---------------------------------------------------------------------
+  // ---- worker: steps --------------------------------------------------------------------------
 
-  private void scheduleStep() {
-    stepInFlight = true;
+  /** Hands the stream to a decode worker. Any thread. */
+  private void submit() {
     try {
-      svc.decodeWorkers.execute(this::runStep);
+      svc.decodeWorkers.execute(this::runSteps);
     } catch (RejectedExecutionException e) {
-      stepInFlight = false;
-      generationOver = true;
-      fail(new NotReadyException("the daemon is shutting down"));
-      finish(null, null);
+      context.runOnContext(v -> onStepFailed(new NotReadyException("the daemon is shutting down")));
     }
   }
 
-  private void runStep() {
-    Step step;
+  private void runSteps() {
+    while (true) {
+      Step step = step();
+      if (step == null) {
+        return; // failed: posted to the context
+      }
+      svc.streams.messageBuffered(unsent.incrementAndGet());
+      context.runOnContext(v -> onStep(step));
+      if (step.chunk().isLast()) {
+        return;
+      }
+      if (!mayContinue()) {
+        paused.set(true);
+        svc.streams.paused(true);
+        // A write may have completed since the check: look again, so that no wake-up is lost.
+        if (!mayContinue() || !paused.compareAndSet(true, false)) {
+          return;
+        }
+        svc.streams.paused(false);
+      }
+      if (!svc.decodeWorkers.getQueue().isEmpty()) {
+        submit(); // other streams wait for a worker: take turns
+        return;
+      }
+    }
+  }
+
+  /** Whether the worker may run another step: the reader keeps up, or the generation is being cancelled. Any thread. */
+  private boolean mayContinue() {
+    return cancelRequested || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
+  }
+
+  /** Runs one step; null when it failed (the failure is posted to the context). */
+  private Step step() {
     try {
       if (generation == null) {
         if (cancelRequested) {
           GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
-          context.runOnContext(v -> onStep(new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null)));
-          return;
+          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null);
         }
         LoadedModel m = lease.loaded();
         generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, svc.ticker));
       }
       if (cancelRequested) {
-        generation.cancel();
+        generation.cancel(); // the next step ends the generation without running the model
+      } else {
+        modelSteps.incrementAndGet();
       }
       GenerationChunk chunk = generation.next();
       long now = svc.ticker.read();
@@ -214,15 +252,14 @@ final class GenerateCall implements Admission.Waiter {
         svc.telemetry.generatedToken(req.model());
       }
       GenerateResponse message = message(chunk);
-      step = chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings()) : new Step(chunk, message, now, null, null);
+      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings()) : new Step(chunk, message, now, null, null);
     } catch (RuntimeException e) {
       if (generation != null) {
         generation.close();
       }
       context.runOnContext(v -> onStepFailed(e));
-      return;
+      return null;
     }
-    context.runOnContext(v -> onStep(step));
   }
 
   private GenerateResponse message(GenerationChunk chunk) {
@@ -247,31 +284,22 @@ final class GenerateCall implements Admission.Waiter {
   // ---- context: results ---------------------------------------------------------------------
 
   private void onStep(Step step) {
-    stepInFlight = false;
     if (step.chunk().hasToken()) {
       tokensSeen++;
       if (firstTokenNanos < 0) {
         firstTokenNanos = step.nanos();
-        phaseSpan("prefill", "decode");
+        nextPhase("decode");
       }
     }
     if (step.chunk().isLast()) {
-      generationOver = true;
       lastStep(step);
       return;
     }
     if (responded) {
-      scheduleStep(); // cancelled: this step ends the generation without running the model
+      sent(); // cancelled: the message is dropped, the worker is ending the generation
       return;
     }
-    GenerateResponse message = tokensSeen == 1 ? step.message().toBuilder().setVariant(variant).build() : step.message();
-    write(message);
-    if (canProceed()) {
-      scheduleStep();
-    } else {
-      paused = true;
-      svc.streams.paused(true);
-    }
+    write(tokensSeen == 1 ? step.message().toBuilder().setVariant(variant).build() : step.message());
   }
 
   private void lastStep(Step step) {
@@ -284,12 +312,9 @@ final class GenerateCall implements Admission.Waiter {
           .setUsage(dev.edgelm.proto.v1.Usage.newBuilder().setPromptTokens(u.promptTokens()).setCompletionTokens(u.completionTokens()))
           .setTimings(timings(step))
           .build();
-      pendingWrites++;
-      svc.streams.messageBuffered(pendingWrites);
-      response.end(last).onComplete(ar -> {
-        pendingWrites--;
-        svc.streams.messageSent();
-      });
+      response.end(last).onComplete(ar -> sent());
+    } else {
+      sent();
     }
     finish(step.usage(), step.timings());
   }
@@ -317,8 +342,6 @@ final class GenerateCall implements Admission.Waiter {
   }
 
   private void onStepFailed(RuntimeException e) {
-    stepInFlight = false;
-    generationOver = true;
     fail(e);
     finish(null, null);
   }
@@ -326,39 +349,32 @@ final class GenerateCall implements Admission.Waiter {
   // ---- context: writes and backpressure ------------------------------------------------------
 
   private void write(GenerateResponse message) {
-    pendingWrites++;
-    svc.streams.messageBuffered(pendingWrites);
     response.write(message).onComplete(ar -> {
-      pendingWrites--;
-      svc.streams.messageSent();
       if (ar.failed()) {
         clientGone("a write failed: " + ar.cause().getMessage());
-      } else {
-        resumeIfPossible();
       }
+      sent();
     });
+    queueFull = response.writeQueueFull();
   }
 
-  private boolean canProceed() {
-    return pendingWrites < svc.limits.maxBufferedMessages() && !response.writeQueueFull();
+  /** A message the worker produced has left (sent, or dropped): one more may be produced. */
+  private void sent() {
+    unsent.decrementAndGet();
+    svc.streams.messageSent();
+    resumeIfPaused();
   }
 
   /** The response's write queue drained. */
   void drained() {
-    resumeIfPossible();
+    queueFull = response.writeQueueFull();
+    resumeIfPaused();
   }
 
-  private void resumeIfPossible() {
-    if (paused && !stepInFlight && (responded || canProceed())) {
-      unpause();
-      scheduleStep();
-    }
-  }
-
-  private void unpause() {
-    if (paused) {
-      paused = false;
+  private void resumeIfPaused() {
+    if (paused.get() && mayContinue() && paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
+      submit();
     }
   }
 
@@ -420,14 +436,14 @@ final class GenerateCall implements Admission.Waiter {
   }
 
   private void cancelGeneration() {
-    if (cancelledAtTokens < 0) {
-      cancelledAtTokens = tokensSeen;
+    if (stepsAtCancel < 0) {
+      stepsAtCancel = modelSteps.get();
       svc.streams.cancelling(true);
     }
     cancelRequested = true;
-    if (!stepInFlight && !generationOver) {
-      unpause();
-      scheduleStep();
+    if (paused.compareAndSet(true, false)) {
+      svc.streams.paused(false);
+      submit(); // a paused stream holds no worker: give it one to end
     }
   }
 
@@ -443,8 +459,10 @@ final class GenerateCall implements Admission.Waiter {
       context.owner().cancelTimer(deadlineTimer);
       deadlineTimer = -1;
     }
-    unpause();
-    if (cancelledAtTokens >= 0) {
+    if (paused.compareAndSet(true, false)) {
+      svc.streams.paused(false);
+    }
+    if (stepsAtCancel >= 0) {
       svc.streams.cancelling(false);
     }
     if (holdsSlot) {
@@ -466,9 +484,9 @@ final class GenerateCall implements Admission.Waiter {
     t.requestEnded(model, endStatus, Duration.ofNanos(now - arrivalNanos));
     if (usage != null) {
       t.tokenUsage(model, usage.promptTokens(), usage.completionTokens());
-      if (cancelledAtTokens >= 0) {
-        t.stepsAfterCancel(model, Math.max(0, usage.completionTokens() - cancelledAtTokens));
-      }
+    }
+    if (stepsAtCancel >= 0 && served != null) {
+      t.stepsAfterCancel(model, modelSteps.get() - stepsAtCancel);
     }
     if (endStatus == GrpcStatus.OK && firstTokenNanos >= 0) {
       t.timeToFirstToken(model, Duration.ofNanos(firstTokenNanos - arrivalNanos));
@@ -504,8 +522,8 @@ final class GenerateCall implements Admission.Waiter {
     return svc.telemetry.tracer().spanBuilder(name).setParent(io.opentelemetry.context.Context.root().with(span)).startSpan();
   }
 
-  /** Ends the span of phase {@code from} and starts {@code to}'s. */
-  private void phaseSpan(String from, String to) {
+  /** Ends the current phase's span and starts {@code to}'s. */
+  private void nextPhase(String to) {
     if (phaseSpan != null) {
       phaseSpan.end();
     }

@@ -8,7 +8,7 @@ import dev.edgelm.proto.v1.GenerationGrpcService;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.Service;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 
 /**
  * The {@code edgelm.v1.Generation} service: one {@link GenerateCall} per stream, with what the calls
@@ -19,14 +19,14 @@ import java.util.concurrent.ExecutorService;
  */
 final class GenerateService {
   final ModelRegistry registry;
-  final ExecutorService decodeWorkers;
+  final ThreadPoolExecutor decodeWorkers;
   final Telemetry telemetry;
   final DaemonConfig.Limits limits;
   final Ticker ticker;
   final ActiveStreams streams;
   private final DrainState drain;
 
-  GenerateService(ModelRegistry registry, ExecutorService decodeWorkers, Telemetry telemetry, DaemonConfig.Limits limits, Ticker ticker,
+  GenerateService(ModelRegistry registry, ThreadPoolExecutor decodeWorkers, Telemetry telemetry, DaemonConfig.Limits limits, Ticker ticker,
       ActiveStreams streams, DrainState drain) {
     this.registry = registry;
     this.decodeWorkers = decodeWorkers;

@@ -144,7 +144,8 @@ public final class Telemetry implements AutoCloseable {
     cacheEvictions = meter.counterBuilder("edgelm.model_cache.evictions").setUnit("{model}")
         .setDescription("Models evicted from memory, by edgelm.cause: size (memory budget) or expired (keep-alive).").build();
     stepsAfterCancel = meter.histogramBuilder("edgelm.generation.steps_after_cancel").ofLongs().setUnit("{step}")
-        .setDescription("Model steps that ran after a generation was cancelled (client cancel, deadline, disconnect, drain); at most 1.")
+        .setDescription("Model steps started after a cancellation (client cancel, deadline, disconnect, drain) reached the daemon; "
+            + "the step already running is not counted. 0, or 1 when the cancel races the start of a step.")
         .setExplicitBucketBoundariesAdvice(List.of(0L, 1L, 2L, 4L, 8L)).build();
 
     authRejected = meter.counterBuilder("edgelm.auth.rejected").setUnit("{call}")
@@ -155,7 +156,7 @@ public final class Telemetry implements AutoCloseable {
     meter.gaugeBuilder("edgelm.queue_depth").ofLongs().setUnit("{stream}").setDescription("Generations waiting for a slot.")
         .buildWithCallback(m -> perModel(gauges, m, 1));
     meter.gaugeBuilder("edgelm.stream.buffered_messages").ofLongs().setUnit("{message}")
-        .setDescription("Response messages written to streams but not yet sent to the network, over all streams.")
+        .setDescription("Response messages produced by decoding but not yet sent to the network, over all streams.")
         .buildWithCallback(m -> m.record(gauges.bufferedMessages()));
     meter.gaugeBuilder("edgelm.stream.buffered_messages.max").ofLongs().setUnit("{message}")
         .setDescription("The most response messages any one stream has had buffered since start (bounded by generation.max_buffered_messages).")
