@@ -107,6 +107,8 @@ class ModelsServiceTest {
         .setSource(ModelSource.newBuilder().setPath(extra.toString())).build()).status().status(), "a name is one source");
     assertEquals(GrpcStatus.FAILED_PRECONDITION, d.call(LOAD, LoadModelRequest.newBuilder().setName("broken")
         .setSource(ModelSource.newBuilder().setPath(tmp.resolve("missing").toString())).build()).status().status());
+    assertEquals(GrpcStatus.NOT_FOUND, d.call(DESCRIBE, DescribeModelRequest.newBuilder().setName("broken").build()).status().status(),
+        "a new model that failed to load is forgotten");
   }
 
   @Test

@@ -187,6 +187,13 @@ final class ModelRegistry implements AutoCloseable {
     return sm.fromHub() ? sm.reference + " (variant " + sm.variant + ")" : sm.path.toString();
   }
 
+  /** Removes a model that is neither configured nor in memory (a failed Load of a new name). */
+  synchronized void forget(ServedModel sm) {
+    if (!sm.configured && loadedNow(sm.name) == null && models.get(sm.name) == sm) {
+      models.remove(sm.name);
+    }
+  }
+
   /** @throws UnknownModelException when no model has this name */
   synchronized ServedModel served(String name) {
     ServedModel sm = models.get(name);

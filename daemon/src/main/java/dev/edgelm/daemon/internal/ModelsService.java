@@ -92,9 +92,14 @@ final class ModelsService {
     if (drain.draining()) {
       throw new NotReadyException("the daemon is draining (shutting down)");
     }
+    boolean known = registry.all().stream().anyMatch(m -> m.name.equals(req.getName()));
     ServedModel sm = req.hasSource() ? register(req.getName(), req.getSource()) : registry.served(req.getName());
     Context ctx = Vertx.currentContext();
-    return Future.fromCompletionStage(registry.load(sm), ctx).map(m -> {
+    return Future.fromCompletionStage(registry.load(sm), ctx).onFailure(e -> {
+      if (!known) {
+        registry.forget(sm); // a new model that cannot load is not kept: the caller may retry with another source
+      }
+    }).map(m -> {
       if (req.getPin()) {
         registry.pin(sm, true);
       }
