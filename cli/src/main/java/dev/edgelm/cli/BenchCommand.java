@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
  * not stop it), repeated and summarised by the median; and the process's peak resident memory.
  * Run one model per process so the peak RSS is that model's.
  */
-@Command(name = "bench", description = {
+@Command(mixinStandardHelpOptions = true, name = "bench", description = {
     "Measure a package's time to first token, decode tokens/s and peak memory (one model per process).",
     "The prompt is N random token ids; decoding is greedy for exactly D tokens."})
 final class BenchCommand implements Callable<Integer> {

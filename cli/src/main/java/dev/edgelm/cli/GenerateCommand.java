@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "generate", description = "Stream the continuation of a prompt from a model package to stdout.")
+@Command(mixinStandardHelpOptions = true, name = "generate", description = "Stream the continuation of a prompt from a model package to stdout.")
 final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
