@@ -28,7 +28,13 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
   @Override
   public int handleParseException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
-    cmd.getErr().println("edgelm: error: " + oneLine(ex.getMessage()) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+    String message = ex.getMessage();
+    // A mistyped option also leaves required options "missing"; the typo is the real problem.
+    java.util.List<String> unmatched = cmd.getParseResult() == null ? java.util.List.of() : cmd.getParseResult().unmatched();
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unmatched.isEmpty()) {
+      message = "unknown option or argument " + String.join(" ", unmatched);
+    }
+    cmd.getErr().println("edgelm: error: " + oneLine(message) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
     cmd.getErr().flush();
     return ExitCodes.USAGE;
   }

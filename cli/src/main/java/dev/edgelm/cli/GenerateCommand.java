@@ -21,7 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "generate", description = {
+@Command(mixinStandardHelpOptions = true, name = "generate", description = {
     "Stream the continuation of a prompt to stdout: from a model package in this process,",
     "or with --remote HOST:PORT from an edgelm daemon (then --model names a served model)."})
 final class GenerateCommand implements Callable<Integer> {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       SynthCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
+      BenchCommand.class,
       ServeCommand.class,
       PublishCommand.class,
       PullCommand.class,
