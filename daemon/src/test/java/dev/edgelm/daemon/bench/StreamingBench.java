@@ -40,6 +40,9 @@ import java.util.concurrent.TimeUnit;
  * </ol>
  *
  * Per-token time is (last token - first token) / (tokens - 1), prefill excluded, on both sides.
+ * Because in-process and streamed rounds run at different moments of a shared machine, the program
+ * also reports a paired figure: for the same stream, the per-token time the client observes against
+ * the daemon's own decode time per token (from the stream's final {@code Timings}).
  * Run it with {@code mvn -B -q -pl daemon -am -Pbench-daemon test-compile -Dbench.model=DIR}, or by
  * hand: {@code StreamingBench <package dir> [tokens=128] [rounds=5]}.
  */
@@ -74,6 +77,7 @@ public final class StreamingBench {
       double[] remoteTok = new double[rounds];
       double[] localTtft = new double[rounds];
       double[] remoteTtft = new double[rounds];
+      double[] paired = new double[rounds];
       for (int r = 0; r < rounds; r++) {
         Run a = local(local, tokens);
         Run b = remote(client, address, tokens).join();
@@ -81,13 +85,17 @@ public final class StreamingBench {
         remoteTok[r] = b.perTokenMs();
         localTtft[r] = a.ttftMs();
         remoteTtft[r] = b.ttftMs();
-        System.out.printf(Locale.ROOT, "round %d: in-process %.3f ms/token (ttft %.1f ms), gRPC %.3f ms/token (ttft %.1f ms)%n", r,
-            a.perTokenMs(), a.ttftMs(), b.perTokenMs(), b.ttftMs());
+        paired[r] = (b.perTokenMs() / b.serverPerTokenMs() - 1) * 100;
+        System.out.printf(Locale.ROOT, "round %d: in-process %.3f ms/token (ttft %.1f ms), gRPC %.3f ms/token (ttft %.1f ms; "
+            + "the daemon's own decode %.3f ms/token: %+.2f%%)%n", r, a.perTokenMs(), a.ttftMs(), b.perTokenMs(), b.ttftMs(),
+            b.serverPerTokenMs(), paired[r]);
       }
       double l = median(localTok);
       double g = median(remoteTok);
       System.out.printf(Locale.ROOT, "median per token: in-process %.3f ms (%.1f tok/s), gRPC stream %.3f ms (%.1f tok/s): overhead %+.2f%%%n",
           l, 1000 / l, g, 1000 / g, (g / l - 1) * 100);
+      System.out.printf(Locale.ROOT, "median paired overhead (client-observed vs the daemon's own decode time per token, same stream): %+.2f%%%n",
+          median(paired));
       System.out.printf(Locale.ROOT, "median time to first token: in-process %.1f ms, gRPC stream %.1f ms%n", median(localTtft), median(remoteTtft));
 
       for (int streams : new int[] {1, 4, 8}) {
@@ -115,7 +123,8 @@ public final class StreamingBench {
     System.out.printf(Locale.ROOT, "load average after: %.2f%n", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
   }
 
-  private record Run(double ttftMs, double perTokenMs, int tokens) {}
+  /** @param serverPerTokenMs the daemon's own decode time per token for this stream (its final Timings), NaN in process */
+  private record Run(double ttftMs, double perTokenMs, int tokens, double serverPerTokenMs) {}
 
   private static Run local(DecoderModel model, int tokens) {
     long start = System.nanoTime();
@@ -134,7 +143,7 @@ public final class StreamingBench {
         }
       }
     }
-    return new Run((first - start) / 1e6, (last - first) / 1e6 / (n - 1), n);
+    return new Run((first - start) / 1e6, (last - first) / 1e6 / (n - 1), n, Double.NaN);
   }
 
   private static CompletableFuture<Run> remote(GrpcClient client, SocketAddress address, int tokens) {
@@ -142,6 +151,7 @@ public final class StreamingBench {
     long start = System.nanoTime();
     long[] firstLast = {-1, -1};
     int[] n = {0};
+    double[] serverTps = {0};
     client.request(address, GenerationGrpcClient.Generate).compose(req -> {
       req.end(GenerateRequest.newBuilder().setModel("m").setPrompt(PROMPT).setMaxTokens(tokens).build());
       return req.response();
@@ -160,12 +170,15 @@ public final class StreamingBench {
           firstLast[1] = now;
           n[0] += r.getTokenIdsCount();
         }
+        if (r.hasTimings()) {
+          serverTps[0] = r.getTimings().getDecodeTokensPerSecond();
+        }
       });
       resp.endHandler(v -> {
         if (resp.status() != GrpcStatus.OK) {
           out.completeExceptionally(new IllegalStateException("stream ended with " + resp.status()));
         } else {
-          out.complete(new Run((firstLast[0] - start) / 1e6, (firstLast[1] - firstLast[0]) / 1e6 / (n[0] - 1), n[0]));
+          out.complete(new Run((firstLast[0] - start) / 1e6, (firstLast[1] - firstLast[0]) / 1e6 / (n[0] - 1), n[0], 1000 / serverTps[0]));
         }
       });
     });
