@@ -62,6 +62,7 @@ final class GenerateCall implements Admission.Waiter {
   private static final Logger LOG = Logger.getLogger(GenerateCall.class.getName());
   private static final TextMapGetter<MultiMap> HEADERS = new TextMapGetter<>() {
     @Override
+    @SuppressWarnings("deprecation") // still abstract in the API; the W3C propagator reads headers by name
     public Iterable<String> keys(MultiMap carrier) {
       return carrier.names();
     }
