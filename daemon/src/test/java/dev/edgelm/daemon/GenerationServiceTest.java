@@ -131,6 +131,15 @@ class GenerationServiceTest {
   }
 
   @Test
+  void generate_requestLargerThanTheLimit_givesResourceExhausted() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of("server.max_request_bytes", "1024"));
+    TestDaemon.Status st = d.generate(request("tiny", 3).toBuilder().setPrompt("a".repeat(4000)).build()).await();
+    assertEquals(GrpcStatus.RESOURCE_EXHAUSTED, st.status());
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3)).await().status(), "the daemon serves on");
+  }
+
+  @Test
   void generate_outputCappedByContext_finishesWithLength() {
     loader.serve("tiny", () -> FakeModelLoader.saying(100, 256));
     start("tiny", Map.of("generation.max_context", "10"));

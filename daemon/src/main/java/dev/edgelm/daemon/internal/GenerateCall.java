@@ -1,6 +1,7 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.BadRequestException;
+import dev.edgelm.daemon.CapacityExceededException;
 import dev.edgelm.daemon.DeadlineExceededException;
 import dev.edgelm.daemon.NotReadyException;
 import dev.edgelm.engine.FinishReason;
@@ -157,6 +158,17 @@ final class GenerateCall implements Admission.Waiter {
       }
     } catch (RuntimeException e) {
       fail(e);
+    }
+  }
+
+  /** The request message could not be read (too large, or not a GenerateRequest). */
+  void invalidMessage(io.vertx.grpc.common.InvalidMessageException e) {
+    if (!started) {
+      started = true;
+      svc.streams.add(this);
+      fail(e instanceof io.vertx.grpc.common.MessageSizeOverflowException
+          ? new CapacityExceededException("the request message is larger than server.max_request_bytes")
+          : new BadRequestException("the request message is not a valid GenerateRequest"));
     }
   }
 
@@ -416,7 +428,11 @@ final class GenerateCall implements Admission.Waiter {
         LOG.log(Level.WARNING, "Generate failed", e);
       }
       if (!clientGone) {
-        response.status(f.status()).statusMessage(f.message()).end();
+        try {
+          response.status(f.status()).statusMessage(f.message()).end();
+        } catch (IllegalStateException closed) {
+          // the stream was already reset or ended underneath: nothing left to tell the client
+        }
       }
     }
     abandon();

@@ -53,6 +53,7 @@ final class GenerateService {
     request.exceptionHandler(e -> call.clientGone("the request failed: " + e.getMessage()));
     request.response().exceptionHandler(e -> call.clientGone("the response failed: " + e.getMessage()));
     request.response().drainHandler(v -> call.drained());
+    request.invalidMessageHandler(call::invalidMessage);
     request.handler(call::start);
     request.endHandler(v -> call.requestEnded());
   }
