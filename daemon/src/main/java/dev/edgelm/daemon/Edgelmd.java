@@ -14,8 +14,9 @@ import picocli.CommandLine.Spec;
  * after a drain, 2 for an invalid configuration (one line naming the key), 1 otherwise.
  */
 @Command(name = "edgelmd", mixinStandardHelpOptions = true, versionProvider = Edgelmd.Version.class,
-    description = {"Serve edgelm model packages over gRPC: token streaming, model management, health, metrics.",
-        "SIGTERM or SIGINT drains (running streams finish or are cancelled at server.drain_timeout) and exits 0."})
+    description = {"Serve edgelm model packages over gRPC: token streaming, model management,",
+        "health, metrics. SIGTERM or SIGINT drains (running streams finish, or are",
+        "cancelled at server.drain_timeout) and exits 0."})
 public final class Edgelmd implements Callable<Integer> {
   /** Exit status for an invalid configuration or command line. */
   public static final int EXIT_CONFIG = 2;
