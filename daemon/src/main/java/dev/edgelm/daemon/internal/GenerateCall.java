@@ -420,6 +420,9 @@ final class GenerateCall implements Admission.Waiter {
 
   /** Sends the status for {@code e} (unless one was sent) and stops the generation. */
   private void fail(Throwable e) {
+    if (phase == Phase.RUNNING) {
+      cancelRequested = true; // before the status leaves: no step starts once the client can know
+    }
     if (!responded) {
       responded = true;
       StatusMapper.Failure f = StatusMapper.map(e);
@@ -453,11 +456,11 @@ final class GenerateCall implements Admission.Waiter {
   }
 
   private void cancelGeneration() {
+    cancelRequested = true; // first: whoever observes the cancel below, no step starts after it
     if (stepsAtCancel < 0) {
       stepsAtCancel = modelSteps.get();
       svc.streams.cancelling(true);
     }
-    cancelRequested = true;
     if (paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
       submit(); // a paused stream holds no worker: give it one to end
