@@ -127,7 +127,8 @@ class DaemonConfigTest {
   void load_modelSources_mustBeExactlyOneAndValid() {
     Path pkg = FakeModelLoader.writePackage(tmp.resolve("p"), "p", 1024);
     assertEquals("models.m.path", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.pin", "true"))).key());
-    assertEquals("models.m.variant", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.ref", "oci:/tmp/x:1"))).key());
+    assertNull(DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.ref", "oci:/tmp/x:1"))).models().get(0).variant(),
+        "a ref without a variant is selected automatically");
     assertEquals("models.m.ref", invalid(DaemonConfig.ConfigSources.ofFlags(
         Map.of("models.m.ref", "nohost/repo:1", "models.m.variant", "fp32"))).key());
     assertEquals("models.m.path", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.path", tmp.resolve("missing").toString()))).key());
