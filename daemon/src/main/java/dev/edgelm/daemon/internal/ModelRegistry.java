@@ -689,7 +689,11 @@ final class ModelRegistry implements AutoCloseable {
     if (m == null) {
       return false;
     }
-    return cache.synchronous().asMap().remove(sm.name, m);
+    boolean removed = cache.synchronous().asMap().remove(sm.name, m);
+    if (removed && loadedNow(sm.name) == null && sm.state == ModelState.MODEL_STATE_LOADED) {
+      sm.state = ModelState.MODEL_STATE_NOT_LOADED; // now, not when the removal listener gets to it: Unload answers with this state
+    }
+    return removed;
   }
 
   /** Whether every configured model with preload has been loaded at least once. */
