@@ -18,14 +18,13 @@ import java.util.logging.Logger;
 /**
  * The on-device benchmark of a candidate variant ({@code select.benchmark_top}): pulls it into the
  * store (so it costs a download, once), loads it with the daemon's loader outside the model cache,
- * decodes a few tokens greedily after a short prompt, and closes it. The selector caches the result
+ * decodes a few tokens greedily after the BOS token, and closes it. The selector caches the result
  * per host fingerprint and variant digest.
  *
  * <p>Runs on a hub thread; blocks for the pull and the decode.
  */
 final class HubBenchmark implements VariantSelector.CandidateBenchmark {
   private static final Logger LOG = Logger.getLogger(HubBenchmark.class.getName());
-  private static final String PROMPT = "Once upon a time";
 
   private final HubModels hub;
   private final ModelLoader loader;
@@ -43,7 +42,8 @@ final class HubBenchmark implements VariantSelector.CandidateBenchmark {
     SessionSettings s = SessionSettings.EXECUTION_PROVIDERS.contains(executionProvider) ? settings.withExecutionProvider(executionProvider) : settings;
     try (ServableModel model = loader.load(ModelPackage.open(v.packageDir()), s)) {
       ModelRegistry.warm(model);
-      GenerationResult r = Generation.stream(model.languageModel(), GenerationRequest.ofText(PROMPT).withMaxTokens(tokens + 1), t -> { });
+      int first = model.languageModel().tokenizer().bosId().orElse(0);
+      GenerationResult r = Generation.stream(model.languageModel(), GenerationRequest.ofIds(first).withMaxTokens(tokens + 1), t -> { });
       double tps = r.timings().decodeTokensPerSecond();
       LOG.info(() -> String.format(java.util.Locale.ROOT, "benchmarked variant %s on this host: %.1f tok/s over %d tokens", entry.id(), tps,
           r.usage().completionTokens()));

@@ -507,7 +507,9 @@ final class ModelRegistry implements AutoCloseable {
 
   /** Runs one short generation so the first client stream does not pay for ONNX Runtime's lazy initialisation. */
   static void warm(ServableModel model) {
-    dev.edgelm.engine.Generation.stream(model.languageModel(), dev.edgelm.engine.GenerationRequest.ofText("Hello").withMaxTokens(2), t -> { });
+    // Token ids, not text: any tokenizer has a BOS or a token 0, not every one can spell a word.
+    int first = model.languageModel().tokenizer().bosId().orElse(0);
+    dev.edgelm.engine.Generation.stream(model.languageModel(), dev.edgelm.engine.GenerationRequest.ofIds(first).withMaxTokens(2), t -> { });
   }
 
   private SessionSettings settingsFor(String executionProvider) {
