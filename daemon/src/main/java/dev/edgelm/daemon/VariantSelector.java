@@ -27,9 +27,9 @@ import java.util.OptionalDouble;
  *   <li><b>Is it good enough?</b> A measured perplexity ratio above the quality floor rejects it
  *       (unmeasured quality passes).
  *   <li><b>Rank</b> by predicted batch-1 decode speed: decoding is memory-bandwidth bound, so
- *       tokens/s = bandwidth x kernel efficiency / bytes read per token (weights + KV at half the
- *       context), the efficiency depending on the kernel and the CPU's ISA (int8 dot products with
- *       VNNI/dotprod, MatMulNBits accuracy level 4…). A published measurement with its host's
+ *       seconds/token = bytes read per token (weights + KV at half the context) / (bandwidth x
+ *       streaming share x kernel efficiency) + a fixed step cost, the efficiency depending on the
+ *       kernel and the CPU's ISA (int8 dot products with VNNI/dotprod, MatMulNBits accuracy level 4…). A published measurement with its host's
  *       bandwidth replaces the model, rescaled by the bandwidth ratio; an on-device benchmark
  *       replaces both. Candidates within {@code speed_tolerance} of the fastest count as equally fast
  *       and the best quality among them wins; then the fastest.

@@ -6,19 +6,24 @@ import java.util.Set;
 
 /**
  * Predicts batch-1 decode speed. Each decode step reads every weight once (and the KV cache so far),
- * and on CPUs those reads, not the arithmetic, set the pace; so
+ * and on CPUs those reads, not the arithmetic, set the pace; each step also pays a fixed cost (the
+ * ONNX Runtime call, sampling over the vocabulary) that dominates only for tiny models. So
  *
- * <pre>tokens/s = bandwidth x efficiency / bytes read per token</pre>
+ * <pre>seconds/token = bytes read per token / (bandwidth x {@value #STREAMING_SHARE} x efficiency) + {@value #STEP_SECONDS}</pre>
  *
  * where bytes per token = weight bytes + KV bytes per token x (context / 2) (a stream halfway through
- * its context), and the efficiency is the share of the streaming bandwidth a kernel reaches on this
- * ISA. The efficiencies come from ONNX Runtime's kernels on the instruction sets they use, anchored to
- * one measurement on an AVX-512 VNNI host (1x768 · 768x3072, one thread): DynamicQuantizeMatMul int8
- * ran 4.3x and MatMulNBits int4 with accuracy_level 4 6x faster than fp32 MatMul, which with 4, 1 and
- * about 0.64 bytes per weight gives fp32 0.85, int8 0.9 and int4 0.75. Without an int8 dot-product
- * instruction (VNNI, AMX, arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and
- * reach about half of that. These are predictions; a published measurement or an on-device benchmark
- * replaces them.
+ * its context), bandwidth is the host's single-thread copy figure, {@link #STREAMING_SHARE} the part
+ * of it a decode step streams at, and the efficiency the share a kernel reaches on this ISA.
+ *
+ * <p>Calibration, on this project's 2-vCPU AVX-512 VNNI build host (48 GB/s copy; docs/BENCHMARKS.md):
+ * gpt2-small fp32 decodes at 48.6 tok/s and gpt2-fixture (64 MB) at about 455 tok/s, i.e. 55-60 % of
+ * the copy figure, hence a streaming share of 0.65 with fp32 MatMul at 0.85; a 0.7 MB gpt2-tiny
+ * decodes at 4,660 tok/s, hence the fixed 0.15 ms a step. Relative efficiencies come from one kernel
+ * measurement (1x768 · 768x3072, one thread): DynamicQuantizeMatMul int8 ran 4.3x and MatMulNBits
+ * int4 with accuracy_level 4 6x faster than fp32 MatMul, which with 4, 1 and about 0.64 bytes per
+ * weight gives fp32 0.85, int8 0.9 and int4 0.75. Without an int8 dot-product instruction (VNNI, AMX,
+ * arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and reach about half of that.
+ * These are predictions; a published measurement or an on-device benchmark replaces them.
  */
 final class DecodeSpeedModel {
   private DecodeSpeedModel() {}
@@ -36,6 +41,15 @@ final class DecodeSpeedModel {
 
   /** Share of GPU memory bandwidth a GPU execution provider reaches at batch 1. */
   static final double GPU_EFFICIENCY = 0.6;
+  /** Share of the single-thread copy bandwidth a decode step streams weights at (see the calibration above). */
+  static final double STREAMING_SHARE = 0.65;
+  /** Fixed cost of one decode step besides reading weights: the runtime call and sampling. */
+  static final double STEP_SECONDS = 0.15e-3;
+
+  /** Tokens per second for {@code bytes} read per token at {@code bandwidth} (already scaled) x {@code efficiency}. */
+  static double tokensPerSecond(double bytes, double bandwidth, double efficiency) {
+    return 1.0 / (bytes / (bandwidth * efficiency) + STEP_SECONDS);
+  }
 
   /** The kernel a variant's operators use (operators decide; the method name breaks ties). */
   static Kernel kernelOf(String method, List<String> ops) {

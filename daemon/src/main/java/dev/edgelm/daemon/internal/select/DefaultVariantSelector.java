@@ -243,7 +243,7 @@ public final class DefaultVariantSelector implements VariantSelector {
     }
     if (onGpu(a.ep)) {
       double bw = gpuBandwidth(host);
-      a.tokensPerSecond = bw * DecodeSpeedModel.GPU_EFFICIENCY / bytes;
+      a.tokensPerSecond = DecodeSpeedModel.tokensPerSecond(bytes, bw, DecodeSpeedModel.GPU_EFFICIENCY);
       List<String> cpuOnly = e.onnxOps().stream().filter(op -> op.startsWith("com.microsoft:"))
           .map(op -> op.substring("com.microsoft:".length())).filter(op -> !OnnxRuntimeKernels.CONTRIB_CUDA.contains(op)).toList();
       String why = String.format(Locale.ROOT, "%s at %.0f GB/s GPU memory x%.2f", a.ep, bw / 1e9, DecodeSpeedModel.GPU_EFFICIENCY);
@@ -255,7 +255,8 @@ public final class DefaultVariantSelector implements VariantSelector {
       return;
     }
     Factor f = DecodeSpeedModel.cpu(a.kernel, accuracyLevel(e), host.arch(), host.cpuFeatures());
-    a.tokensPerSecond = host.memoryBandwidth().bytesPerSecond() * f.value() / bytes;
+    a.tokensPerSecond = DecodeSpeedModel.tokensPerSecond(bytes, host.memoryBandwidth().bytesPerSecond() * DecodeSpeedModel.STREAMING_SHARE,
+        f.value());
     a.speedWhy = f.toString();
   }
 
