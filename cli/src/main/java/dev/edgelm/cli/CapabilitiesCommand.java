@@ -40,7 +40,7 @@ final class CapabilitiesCommand implements Callable<Integer> {
     if (json) {
       out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(h.toProto()));
     } else if (labels) {
-      NodeLabels.of(h).forEach((k, v) -> out.println(k + "=" + v));
+      h.nodeLabels().forEach((k, v) -> out.println(k + "=" + v));
     } else {
       out.print(text(h));
     }

@@ -106,6 +106,27 @@ public record HostCapabilities(
     return gpus.stream().mapToLong(Gpu::memoryFreeBytes).max().orElse(0);
   }
 
+  /**
+   * Kubernetes node labels for these capabilities ({@code edgelm capabilities --labels},
+   * {@code edgelmd --print-node-labels}): a fleet schedules and configures edgelmd per class of node
+   * with them (see deploy/kubernetes).
+   */
+  public Map<String, String> nodeLabels() {
+    Map<String, String> l = new java.util.LinkedHashMap<>();
+    String p = "edgelm.dev/";
+    l.put(p + "arch", arch.equals("x86_64") ? "amd64" : arch.equals("aarch64") ? "arm64" : arch);
+    l.put(p + "cpu-avx2", Boolean.toString(cpuFeatures.contains("avx2")));
+    l.put(p + "cpu-avx512", Boolean.toString(cpuFeatures.contains("avx512f")));
+    l.put(p + "cpu-vnni", Boolean.toString(cpuFeatures.contains("avx512_vnni") || cpuFeatures.contains("avx_vnni")));
+    l.put(p + "cpu-amx", Boolean.toString(cpuFeatures.contains("amx")));
+    l.put(p + "cpu-dotprod", Boolean.toString(cpuFeatures.contains("dotprod")));
+    l.put(p + "cpu-i8mm", Boolean.toString(cpuFeatures.contains("i8mm")));
+    l.put(p + "gpu-cuda", Boolean.toString(onnxRuntime.executionProviders().contains("cuda") && !gpus.isEmpty()));
+    long gib = memory.totalBytes() >> 30;
+    l.put(p + "memory-class", gib < 4 ? "small" : gib < 16 ? "medium" : "large");
+    return l;
+  }
+
   /** The wire form ({@code edgelm capabilities --json}, Models.Describe). */
   public HostCapabilitiesInfo toProto() {
     HostCapabilitiesInfo.Builder b = HostCapabilitiesInfo.newBuilder()
