@@ -57,9 +57,10 @@ class SelectionBootTest {
   /** Holds the first loaded model's fifth step until released: a stream that stays in flight across a swap. */
   private final java.util.concurrent.CountDownLatch firstModelGate = new java.util.concurrent.CountDownLatch(1);
   private final java.util.concurrent.atomic.AtomicInteger modelsMade = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile boolean gateFirstModel;
   private final FakeModelLoader loader = new FakeModelLoader().serve("tiny", () -> {
     dev.edgelm.engine.testing.FakeLanguageModel m = FakeModelLoader.saying(400, 512);
-    if (modelsMade.incrementAndGet() == 1) {
+    if (modelsMade.incrementAndGet() == 1 && gateFirstModel) {
       m.beforeAppend(n -> {
         if (n == 5) {
           try {
@@ -204,6 +205,7 @@ class SelectionBootTest {
 
   @Test
   void poll_movedTag_swapsVariantWhileAStreamOnTheOldOneFinishes() {
+    gateFirstModel = true;
     Reference r = publish("v1", 1);
     start(Hosts.x86(Hosts.AVX2).build(), Map.of("models.tiny.ref", r.toString()));
     Awaits.until("ready", d.daemon::ready);
@@ -240,6 +242,21 @@ class SelectionBootTest {
     assertEquals(400, inFlight.last().getUsage().getCompletionTokens(), "the in-flight stream ran to its end on the old variant");
     Awaits.until("the old variant is closed after its last stream", () -> loader.closes() == 1);
     assertTrue(d.metric("edgelm_model_swaps_total", "tiny") >= 1, d.metrics());
+  }
+
+  @Test
+  void boot_benchmarkTop_decodesTheTopCandidatesHereAndCachesTheResult() throws IOException {
+    Reference r = publish("v1", 1);
+    start(Hosts.x86(Hosts.AVX2).build(), Map.of("models.tiny.ref", r.toString(), "select.benchmark_top", "2", "select.benchmark_tokens", "4"));
+    Awaits.until("ready", d.daemon::ready, () -> describe("tiny").toString());
+    List<dev.edgelm.proto.v1.VariantVerdict> measured = describe("tiny").getSelection().getVariantsList().stream()
+        .filter(v -> v.getSpeedBasis().equals("measured on this host")).toList();
+    assertEquals(2, measured.size(), describe("tiny").getSelection().toString());
+    assertEquals(VariantOutcome.VARIANT_OUTCOME_CHOSEN, measured.get(0).getOutcome(), "a measured candidate ranks first");
+    assertEquals(3, loader.loads(), "two benchmark loads, then the chosen variant");
+    try (Stream<Path> s = Files.list(tmp.resolve("cache"))) {
+      assertEquals(1, s.filter(p -> p.getFileName().toString().startsWith("benchmarks-")).count());
+    }
   }
 
   @Test

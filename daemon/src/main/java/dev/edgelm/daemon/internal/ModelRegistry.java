@@ -6,12 +6,9 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.daemon.DaemonRuntime;
-import dev.edgelm.daemon.HostCapabilities;
-import dev.edgelm.daemon.HostProbe;
 import dev.edgelm.daemon.NoSuitableVariantException;
 import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.daemon.Selection;
-import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.daemon.VariantSelector;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.ModelLoader;
@@ -25,15 +22,11 @@ import dev.edgelm.engine.SessionSettings;
 import dev.edgelm.engine.Ticker;
 import dev.edgelm.hub.HubException;
 import dev.edgelm.hub.InstalledVariant;
-import dev.edgelm.hub.ProgressListener;
-import dev.edgelm.hub.Reference;
-import dev.edgelm.hub.Release;
 import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelState;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -75,12 +68,12 @@ import java.util.logging.Logger;
  * {@link LoadedModel.Lease}, and the last release closes the session on the cache thread. Loads run
  * on one loader thread (so room-making decisions do not race), after any hub pull on the hub threads.
  *
- * <p>A hub model is resolved, a variant selected for this host ({@link VariantSelector}, from the
- * index and variant configs: no weights), and only the chosen variant pulled. When its reference
- * names a tag, the tag is polled every {@code hub.poll_interval}; a new release is selected from
- * again and, when the choice changes, pulled, loaded and warmed beside the serving variant, then
- * swapped in (blue/green): new streams lease the new model, streams in flight keep their lease on the
- * old one, which is retired and closed when the last of them ends. Both are in memory meanwhile.
+ * <p>A hub model's package comes from {@link HubReleases}: the release resolved, a variant selected
+ * for this host ({@link VariantSelector}, from the index and variant configs: no weights), only that
+ * variant pulled, and the tag followed. When a moved tag brings another variant, {@link #swap} loads
+ * and warms it beside the serving model and puts it in the cache in its place (blue/green): new
+ * streams lease the new model, streams in flight keep their lease on the old one, which is retired
+ * and closed when the last of them ends. Both are in memory meanwhile.
  *
  * <p>Threading: thread-safe. {@link #acquire} and {@link #load} never block (event loops call them);
  * loads complete their futures on the loader thread; selections, pulls and release checks run on the
@@ -110,12 +103,7 @@ final class ModelRegistry implements AutoCloseable {
   private final Map<String, ServedModel> models = new LinkedHashMap<>();
   private final AsyncCache<String, LoadedModel> cache;
   private final List<Runnable> stateListeners = new CopyOnWriteArrayList<>();
-  /** Probes the host for selections; the second never measures bandwidth (pinned variants are not ranked). */
-  private final HostProbe hostProbe;
-  private final HostProbe hostProbeNoMeasuring;
-  private final VariantSelector selector;
-  private final Scheduler scheduler;
-  private final Clock clock;
+  private final HubReleases releases;
   private volatile boolean closed;
 
   ModelRegistry(DaemonConfig config, ModelLoader loader, Ticker ticker, Telemetry telemetry) {
@@ -129,13 +117,6 @@ final class ModelRegistry implements AutoCloseable {
     this.ticker = runtime.ticker();
     this.telemetry = telemetry;
     this.hub = new HubModels(config.hub());
-    this.clock = runtime.clock();
-    this.hostProbe = runtime.hostProbe().orElseGet(() -> HostProbe.create(config.host().probeOptions()));
-    this.hostProbeNoMeasuring = runtime.hostProbe().orElseGet(() -> HostProbe.create(config.host().probeOptions().withMeasureBandwidth(false)));
-    this.selector = VariantSelector.create(VariantSelector.Options.INDEX_ONLY
-        .withDescriptors(hub::descriptor)
-        .withBenchmark(new HubBenchmark(hub, loader, sessionSettings), config.host().cacheDir())
-        .withClock(clock));
     this.budgetBytes = config.cache().memoryBudgetBytes();
     this.loadExecutor = Executors.newSingleThreadExecutor(threads("edgelm-load"));
     this.hubExecutor = Executors.newFixedThreadPool(2, threads("edgelm-hub"));
@@ -147,7 +128,7 @@ final class ModelRegistry implements AutoCloseable {
         r.run();
       }
     };
-    this.scheduler = runtime.scheduler().orElse((task, delay) -> {
+    Scheduler scheduler = runtime.scheduler().orElse((task, delay) -> {
       try {
         java.util.concurrent.ScheduledFuture<?> f = cacheExecutor.schedule(task, delay.toMillis(), TimeUnit.MILLISECONDS);
         return () -> f.cancel(false);
@@ -155,6 +136,8 @@ final class ModelRegistry implements AutoCloseable {
         return () -> { }; // shutting down
       }
     });
+    this.releases = new HubReleases(config, runtime, hub, hubExecutor, scheduler, new HubBenchmark(hub, loader, sessionSettings),
+        (sm, v, selection) -> CompletableFuture.runAsync(() -> swap(sm, v, selection), loadExecutor));
     Duration keepAlive = config.cache().keepAlive();
     this.cache = Caffeine.newBuilder()
         .executor(cacheTasks)
@@ -305,7 +288,7 @@ final class ModelRegistry implements AutoCloseable {
     } else if (pulled != null && Files.isDirectory(Path.of(pulled.getPackageDir()))) {
       dir = CompletableFuture.completedFuture(Path.of(pulled.getPackageDir()));
     } else {
-      dir = CompletableFuture.supplyAsync(() -> pull(sm), hubExecutor);
+      dir = CompletableFuture.supplyAsync(() -> releases.pullSelected(sm), hubExecutor);
     }
     CompletableFuture<LoadedModel> loaded = dir.thenApplyAsync(d -> loadPackage(sm, d), loadExecutor);
     // The cache holds `loaded`; loadFinished runs once it is complete, so a model reported loaded is
@@ -315,143 +298,16 @@ final class ModelRegistry implements AutoCloseable {
     return loaded;
   }
 
-  /** Resolves the model's reference, selects a variant for this host, and pulls only that one (hub thread). */
-  private Path pull(ServedModel sm) {
-    Release release = hub.resolve(sm.reference);
-    Selection selection = select(release, sm.policy);
-    sm.selection = selection;
-    sm.lastCheckedMillis = clock.millis();
-    NoSuitableVariantException none = selection.failure();
-    if (none != null) {
-      LOG.warning(() -> "model " + sm.name + ": " + selection.reason());
-      throw none;
-    }
-    Selection.Verdict chosen = selection.chosen().orElseThrow();
-    LOG.info(() -> "model " + sm.name + ": pulling variant " + chosen.id() + " of " + sm.reference + " (" + chosen.reason() + ")");
-    InstalledVariant v = hub.pull(release, chosen.id(), ProgressListener.NONE);
-    sm.pulled = HubModels.source(sm.reference, v);
-    sm.descriptor = v.descriptor();
-    sm.executionProvider = chosen.executionProvider();
-    schedulePoll(sm);
-    return v.packageDir();
-  }
-
-  /** Selects a variant of {@code release} for this host under {@code policy} (hub thread: probes, fetches configs). */
-  Selection select(Release release, SelectionPolicy policy) {
-    HostCapabilities host = (policy.pinnedVariant() != null ? hostProbeNoMeasuring : hostProbe).probe();
-    return selector.select(release, host, policy);
-  }
-
-  /** What a Pull RPC pulled: the variant and the selection that chose it. */
-  record Pulled(InstalledVariant variant, Selection selection) {}
-
-  /**
-   * Pulls a variant for the Pull RPC on a hub thread (the one {@code variant} names, or, when it is
-   * blank, the one selected for this host under {@code policy}), calling {@code done} there with the
-   * result or the failure. Cancelling the returned future interrupts the pull (the hub client then stops).
-   */
-  java.util.concurrent.Future<?> pullForClient(String reference, SelectionPolicy policy, ProgressListener listener,
-      java.util.function.BiConsumer<Pulled, Throwable> done) {
-    return hubExecutor.submit(() -> {
-      Pulled p;
-      try {
-        Release release = hub.resolve(reference);
-        Selection selection = select(release, policy);
-        NoSuitableVariantException none = selection.failure();
-        if (none != null) {
-          throw none;
-        }
-        p = new Pulled(hub.pull(release, selection.chosen().orElseThrow().id(), listener), selection);
-      } catch (RuntimeException e) {
-        done.accept(null, e);
-        return;
-      }
-      done.accept(p, null);
-    });
-  }
-
-  /** The policy of a model registered by a Pull or Load request. */
-  SelectionPolicy policyFor(DaemonConfig.Model spec) {
-    return config.selectionPolicy(spec);
-  }
-
-  // ---- following a tag: polls and blue/green swaps --------------------------------------------
-
-  /** Schedules the next check of the model's tag, unless it has one, is pinned by digest, or polling is off. */
-  private void schedulePoll(ServedModel sm) {
-    Duration interval = config.hub().pollInterval();
-    if (closed || interval.isZero() || config.hub().offline() || !followsTag(sm.reference) || !sm.polling.compareAndSet(false, true)) {
-      return;
-    }
-    scheduler.schedule(() -> {
-      try {
-        hubExecutor.execute(() -> {
-          try {
-            checkForUpdate(sm);
-          } finally {
-            sm.polling.set(false);
-            schedulePoll(sm);
-          }
-        });
-      } catch (RejectedExecutionException e) {
-        sm.polling.set(false); // shutting down
-      }
-    }, interval);
-  }
-
-  private static boolean followsTag(String reference) {
-    Reference r = Reference.parse(reference);
-    return r.tag().isPresent() && r.digest().isEmpty();
-  }
-
-  /**
-   * Resolves the model's tag; when it names a new release, selects again, and when the choice
-   * changes, pulls the new variant and swaps it in. Failures leave the serving variant in place and
-   * are reported in Describe's {@code update_error}. Hub thread.
-   */
-  void checkForUpdate(ServedModel sm) {
-    if (closed) {
-      return;
-    }
-    try {
-      Release release = hub.resolve(sm.reference);
-      sm.lastCheckedMillis = clock.millis();
-      HubSource current = sm.pulled;
-      if (current != null && release.indexDigest().toString().equals(current.getIndexDigest())) {
-        sm.updateError = "";
-        return;
-      }
-      Selection selection = select(release, sm.policy);
-      NoSuitableVariantException none = selection.failure();
-      if (none != null) {
-        throw none;
-      }
-      Selection.Verdict chosen = selection.chosen().orElseThrow();
-      if (current != null && chosen.manifestDigest().equals(current.getManifestDigest())) {
-        sm.pulled = current.toBuilder().setIndexDigest(release.indexDigest().toString()).build();
-        sm.selection = selection;
-        sm.updateError = "";
-        LOG.info(() -> "model " + sm.name + ": " + sm.reference + " moved to " + release.indexDigest() + "; variant " + chosen.id()
-            + " is unchanged");
-        return;
-      }
-      LOG.info(() -> "model " + sm.name + ": " + sm.reference + " moved to " + release.indexDigest() + "; pulling variant " + chosen.id()
-          + " (" + chosen.reason() + ")");
-      InstalledVariant v = hub.pull(release, chosen.id(), ProgressListener.NONE);
-      CompletableFuture.runAsync(() -> swap(sm, v, selection), loadExecutor).join();
-      sm.updateError = "";
-    } catch (RuntimeException e) {
-      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-      sm.updateError = StatusMapper.map(cause).message();
-      LOG.warning(() -> "model " + sm.name + ": checking " + sm.reference + " failed; still serving what it has: " + sm.updateError);
-    }
+  /** The model's own selection, pull and tag polls (hub side; {@link #swap} is called back on the loader thread). */
+  HubReleases releases() {
+    return releases;
   }
 
   /**
    * Loads and warms the new variant beside the serving one, then makes it the one new streams get;
    * the old model is retired (closed when its last stream ends). Loader thread.
    */
-  private void swap(ServedModel sm, InstalledVariant v, Selection selection) {
+  void swap(ServedModel sm, InstalledVariant v, Selection selection) {
     Selection.Verdict chosen = selection.chosen().orElseThrow();
     HubSource source = HubModels.source(sm.reference, v);
     LoadedModel old = loadedNow(sm.name);
@@ -769,6 +625,7 @@ final class ModelRegistry implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    releases.close();
     cache.synchronous().invalidateAll();
     cache.synchronous().cleanUp();
     loadExecutor.shutdownNow();

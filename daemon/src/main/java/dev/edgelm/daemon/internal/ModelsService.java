@@ -109,7 +109,7 @@ final class ModelsService {
 
   /** The selection policy of a pull that registers no model (the daemon's defaults, and the variant if one is named). */
   dev.edgelm.daemon.SelectionPolicy pullPolicy(String reference, String variant) {
-    return registry.policyFor(new DaemonConfig.Model("pull", null, reference, variant.isBlank() ? null : variant, false,
+    return config.selectionPolicy(new DaemonConfig.Model("pull", null, reference, variant.isBlank() ? null : variant, false,
         config.generation().maxConcurrent(), config.generation().maxQueued(), false));
   }
 

@@ -70,7 +70,7 @@ final class PullCall implements ProgressListener {
             .setHub(HubSource.newBuilder().setReference(reference).setVariant(r.getVariant())).build());
       }
       SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference, r.getVariant());
-      task = registry.pullForClient(reference, policy, this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
+      task = registry.releases().pullForClient(reference, policy, this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
     } catch (RuntimeException e) {
       fail(e);
     }
@@ -134,7 +134,7 @@ final class PullCall implements ProgressListener {
     }
   }
 
-  private void pulled(ModelRegistry.Pulled p, Throwable e) {
+  private void pulled(HubReleases.Pulled p, Throwable e) {
     if (ended) {
       return;
     }
