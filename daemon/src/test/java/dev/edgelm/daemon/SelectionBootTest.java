@@ -114,8 +114,12 @@ class SelectionBootTest {
 
 
   private Reference publish(String release, long seed) {
+    return publish(release, seed, 600_000);
+  }
+
+  private Reference publish(String release, long seed, int int4Bytes) {
     List<Path> pkgs = List.of(pkg(release, "fp32", "fp32", 4_000_000, 1.0, seed), pkg(release, "int8", "int8", 1_000_000, 1.01, seed + 1),
-        pkg(release, "int4", "int4", 600_000, 1.05, seed + 2));
+        pkg(release, "int4", "int4", int4Bytes, 1.05, seed + 2));
     Reference r = Reference.parse("oci:" + tmp.resolve("layout") + ":stable");
     try (Hub hub = Hub.open(HubOptions.defaults(tmp.resolve("publisher-store")))) {
       hub.publish(pkgs, r, PublishOptions.DEFAULT, ProgressListener.NONE);
@@ -257,6 +261,28 @@ class SelectionBootTest {
     try (Stream<Path> s = Files.list(tmp.resolve("cache"))) {
       assertEquals(1, s.filter(p -> p.getFileName().toString().startsWith("benchmarks-")).count());
     }
+  }
+
+  @Test
+  void poll_nothingFitsUntilASmallerReleaseIsTagged_thenItLoads() {
+    Reference r = publish("v1", 1);
+    // KV for 4 x 512 tokens is 2.5 MiB: with 3 MiB and no overhead, only a variant under ~0.5 MiB fits.
+    start(Hosts.x86(Hosts.AVX2).memory(3L << 20).build(), Map.of("models.tiny.ref", r.toString(), "select.memory_overhead", "0"));
+    Awaits.until("nothing fits", () -> describe("tiny").getState() == ModelState.MODEL_STATE_FAILED);
+    TestDaemon.Stream refused = d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").build());
+    assertEquals(GrpcStatus.FAILED_PRECONDITION, refused.await().status());
+    assertEquals(0, loader.loads());
+
+    publish("v2", 7, 200_000);
+    Awaits.until("the tag is polled", () -> scheduler.pending() == 1);
+    scheduler.advance(Duration.ofMinutes(1));
+    Awaits.until("the smaller int4 loads", d.daemon::ready, () -> describe("tiny").toString());
+    ModelInfo info = describe("tiny");
+    assertEquals(ModelState.MODEL_STATE_LOADED, info.getState());
+    assertEquals("int4", info.getSelection().getChosen());
+    assertEquals("", info.getError());
+    TestDaemon.Stream s = d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(2).build());
+    assertEquals(GrpcStatus.OK, s.await().status());
   }
 
   @Test

@@ -102,6 +102,7 @@ final class HubReleases implements AutoCloseable {
     NoSuitableVariantException none = selection.failure();
     if (none != null) {
       LOG.warning(() -> "model " + sm.name + ": " + selection.reason());
+      schedulePoll(sm); // a later release may suit the host
       throw none;
     }
     Selection.Verdict chosen = selection.chosen().orElseThrow();

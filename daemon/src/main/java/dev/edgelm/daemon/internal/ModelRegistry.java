@@ -255,6 +255,11 @@ final class ModelRegistry implements AutoCloseable {
     }
     telemetry.cacheMiss(sm.name);
     Throwable last = sm.lastFailure;
+    if (last instanceof NoSuitableVariantException none) {
+      // Selecting again per request would hit the hub per request; the tag poll notices a new
+      // release, and Models.Load selects again on demand.
+      throw none;
+    }
     load(sm);
     if (last instanceof ModelTooLargeException || last instanceof ModelPackageException || last instanceof NoSuitableVariantException) {
       throw (RuntimeException) last;
@@ -312,11 +317,16 @@ final class ModelRegistry implements AutoCloseable {
     HubSource source = HubModels.source(sm.reference, v);
     LoadedModel old = loadedNow(sm.name);
     if (old == null) {
-      // Not in memory: the next load opens the new package.
+      // Not in memory: the next load opens the new package. A model that never loaded (nothing
+      // suited the host until this release) loads now.
       sm.pulled = source;
       sm.selection = selection;
       sm.descriptor = v.descriptor();
       sm.executionProvider = chosen.executionProvider();
+      if (sm.state == ModelState.MODEL_STATE_FAILED || (sm.configured && sm.preload && !sm.everLoaded)) {
+        sm.lastFailure = null;
+        load(sm);
+      }
       return;
     }
     long start = ticker.read();
