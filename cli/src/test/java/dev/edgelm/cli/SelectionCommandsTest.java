@@ -74,7 +74,7 @@ class SelectionCommandsTest {
     assertTrue(r.out().contains("linux / aarch64") || r.out().contains("/ aarch64"), r.out());
     assertTrue(r.out().contains("cpu features  asimd dotprod"), r.out());
     assertTrue(r.out().contains("usable 2.0 GiB"), r.out());
-    assertTrue(r.out().contains("overridden    memory (flag host.memory)") || r.out().contains("memory (config host.memory)"), r.out());
+    assertTrue(r.out().contains("overridden    memory (flag: host.memory)"), r.out());
     assertTrue(r.out().contains("(configured)"), r.out());
   }
 

@@ -441,7 +441,7 @@ public record DaemonConfig(
         v.isSet("host.gpu_memory") ? sizeInRange(v, "host.gpu_memory", 1, Long.MAX_VALUE) : null,
         v.isSet("host.memory_bandwidth") ? (double) rate(v, "host.memory_bandwidth") : null,
         v.isSet("host.gpu_memory_bandwidth") ? (double) rate(v, "host.gpu_memory_bandwidth") : null,
-        "config");
+        origins(v, "host."));
     Path cacheDir = v.path("host.cache_dir");
     if (cacheDir == null) {
       String xdg = env.get("XDG_CACHE_HOME");
@@ -449,6 +449,17 @@ public record DaemonConfig(
       cacheDir = base.resolve("edgelm");
     }
     return new Host(overrides, v.bool("host.measure_bandwidth"), cacheDir);
+  }
+
+  /** Where each set key with this prefix came from ("flag", "file F", "environment V"). */
+  private static Map<String, String> origins(ConfigValues v, String prefix) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (ConfigKeys.Key k : ConfigKeys.keys()) {
+      if (k.name().startsWith(prefix) && v.isSet(k.name())) {
+        out.put(k.name(), v.origin(k.name()));
+      }
+    }
+    return out;
   }
 
   /** Bytes per second: a size with an optional "/s" (20GiB/s, 21474836480). */

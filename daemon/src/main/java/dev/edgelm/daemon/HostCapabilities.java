@@ -24,7 +24,7 @@ import java.util.TreeSet;
  * @param cpuQuota the cgroup CPU quota in CPUs, 0 when there is none
  * @param gpus GPUs with their memory (probed with the vendor's tool, or configured)
  * @param overridden facts that were not probed, with where they came from (e.g. {@code memory ->
- *     "config host.memory"})
+ *     "flag: host.memory"})
  * @param fingerprint stable id of the hardware (CPU model and features, cores, memory size): keys the
  *     bandwidth and on-device benchmark caches
  */

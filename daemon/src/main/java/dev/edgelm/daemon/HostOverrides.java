@@ -10,8 +10,8 @@ import java.util.TreeSet;
  * host of a class told the same), for hosts whose probe is wrong, and for tests and {@code edgelm
  * select} simulations. Each null field is probed.
  *
- * <p>From configuration keys {@code host.*} ({@link DaemonConfig.Host}) or from {@code edgelm}
- * flags; {@code origin} says which ("config", "flag") for explanations.
+ * <p>From configuration keys {@code host.*} ({@link DaemonConfig.Host}), whose origins (file,
+ * environment variable, flag) explanations repeat.
  *
  * @param arch "x86_64" or "aarch64"
  * @param cpuFeatures replaces the probed feature set (canonical names, e.g. avx2, avx512_vnni, dotprod)
@@ -20,6 +20,8 @@ import java.util.TreeSet;
  * @param gpuMemoryBytes one GPU with this much free memory
  * @param memoryBandwidth bytes/s, replaces the measurement
  * @param gpuMemoryBandwidth bytes/s of GPU memory (not probed; {@value #DEFAULT_GPU_MEMORY_BANDWIDTH} assumed)
+ * @param origins where each key's value came from, by key ({@code host.memory -> "flag"}); keys
+ *     without an entry say "config"
  */
 public record HostOverrides(
     String arch,
@@ -31,20 +33,20 @@ public record HostOverrides(
     Long gpuMemoryBytes,
     Double memoryBandwidth,
     Double gpuMemoryBandwidth,
-    String origin) {
+    Map<String, String> origins) {
 
   /** GPU memory bandwidth assumed when none is configured: a mid-range discrete GPU. */
   public static final double DEFAULT_GPU_MEMORY_BANDWIDTH = 300e9;
 
-  public static final HostOverrides NONE = new HostOverrides(null, null, null, null, null, null, null, null, null, "config");
+  public static final HostOverrides NONE = new HostOverrides(null, null, null, null, null, null, null, null, null, Map.of());
 
   public HostOverrides {
     cpuFeatures = cpuFeatures == null ? null : Set.copyOf(new TreeSet<>(cpuFeatures));
     executionProviders = executionProviders == null ? null : Set.copyOf(new TreeSet<>(executionProviders));
-    origin = origin == null ? "config" : origin;
+    origins = origins == null ? Map.of() : Map.copyOf(origins);
   }
 
-  /** Which facts are overridden, each with where it came from (e.g. {@code memory -> "config host.memory"}). */
+  /** Which facts are overridden, each with where it came from (e.g. {@code memory -> "file /etc/edgelm/edgelmd.yaml: host.memory"}). */
   public Map<String, String> describe() {
     Map<String, String> out = new LinkedHashMap<>();
     put(out, "arch", arch, "host.arch");
@@ -61,12 +63,8 @@ public record HostOverrides(
 
   private void put(Map<String, String> out, String fact, Object value, String key) {
     if (value != null) {
-      out.put(fact, origin + " " + key);
+      out.put(fact, origins.getOrDefault(key, "config") + ": " + key);
     }
   }
 
-  public HostOverrides withOrigin(String o) {
-    return new HostOverrides(arch, cpuFeatures, cores, memoryBytes, executionProviders, onnxRuntimeVersion, gpuMemoryBytes,
-        memoryBandwidth, gpuMemoryBandwidth, o);
-  }
 }

@@ -31,7 +31,7 @@ class EdgelmdTest {
     JsonFormat.parser().merge(json, b);
     assertEquals("aarch64", b.getArch());
     assertEquals(java.util.List.of("asimd", "dotprod"), b.getCpuFeaturesList());
-    assertEquals("config host.cpu_features", b.getOverriddenMap().get("cpu_features"));
+    assertEquals("flag: host.cpu_features", b.getOverriddenMap().get("cpu_features"));
   }
 
   @Test

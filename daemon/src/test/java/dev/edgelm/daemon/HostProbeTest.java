@@ -137,7 +137,7 @@ class HostProbeTest {
   void probe_overrides_replaceProbedFactsAndSayWhere() {
     FakeHostRoot root = new FakeHostRoot(tmp.resolve("ovr")).x86CpuInfo("Intel", 4, "avx2 avx512f avx512_vnni").memInfo(16L << 20, 12L << 20);
     HostOverrides o = new HostOverrides("aarch64", Set.of("asimd", "dotprod"), 2, 1L << 30, Set.of("cpu", "cuda"), "1.17.0", 4L << 30, 5e9, 900e9,
-        "config");
+        Map.of("host.memory", "file /etc/edgelm/edgelmd.yaml"));
     HostCapabilities h = HostProbe.create(options(root.root(), 4).withOverrides(o)).probe();
     assertEquals("aarch64", h.arch());
     assertEquals(Set.of("asimd", "dotprod"), h.cpuFeatures());
@@ -147,7 +147,8 @@ class HostProbeTest {
     assertEquals(new HostCapabilities.OnnxRuntimeInfo("1.17.0", Set.of("cpu", "cuda")), h.onnxRuntime());
     assertEquals(List.of(new HostCapabilities.Gpu("configured", "configured GPU", 4L << 30, 4L << 30, 900e9)), h.gpus());
     assertEquals(new HostCapabilities.Bandwidth(5e9, "configured"), h.memoryBandwidth());
-    assertEquals("config host.memory", h.overridden().get("memory"));
+    assertEquals("file /etc/edgelm/edgelmd.yaml: host.memory", h.overridden().get("memory"));
+    assertEquals("config: host.cores", h.overridden().get("cores"));
     assertEquals(9, h.overridden().size(), h.overridden().toString());
     assertEquals(Map.of(), HostOverrides.NONE.describe());
   }
