@@ -206,4 +206,20 @@ class VariantSelectorTest {
     assertTrue(text.contains("chosen  int8: "), text);
     assertTrue(text.contains("rejected"), text);
   }
+
+  @Test
+  void select_probedCgroupV2Container_plansForTheCgroupNotTheHost(@TempDir Path root) {
+    // What a Kubernetes pod with a 512 MiB limit sees: a 64 GiB host, most of it free, and a cgroup.
+    dev.edgelm.daemon.testing.FakeHostRoot fake = new dev.edgelm.daemon.testing.FakeHostRoot(root)
+        .x86CpuInfo("Intel Xeon", 8, "sse4_2 avx avx2 fma avx512f avx512bw avx512_vnni")
+        .memInfo(64L << 20, 60L << 20)
+        .cgroupV2("/kubepods/burstable/pod1/edgelmd", Long.toString(512L << 20), 260L << 20, "200000 100000");
+    HostCapabilities host = HostProbe.create(new HostProbe.Options(root, null, false, HostOverrides.NONE, 8,
+        () -> new HostCapabilities.OnnxRuntimeInfo("1.28.0", java.util.Set.of("cpu")), argv -> Optional.empty(), () -> 0, CLOCK)).probe();
+    assertEquals(2, host.cores());
+    Selection s = SELECTOR.select(Releases.gpt2Small(), host, ONE_STREAM);
+    assertEquals("int4-g32", s.chosen().orElseThrow().id(), s.explain());
+    assertTrue(s.verdict("int8").orElseThrow().reason().contains(
+        "more than the memory budget of 252 MiB (usable memory: cgroup limit 512 MiB less 260 MiB in use)"), s.explain());
+  }
 }
