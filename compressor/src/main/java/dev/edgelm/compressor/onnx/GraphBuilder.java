@@ -170,6 +170,47 @@ public final class GraphBuilder {
     return List.copyOf(opsUsed);
   }
 
+  /**
+   * Keeps only the graph outputs named in {@code keep} and what computes them: the nodes they depend
+   * on and the initializers and inputs those read; everything else is removed. ONNX Runtime runs
+   * every node of a graph whatever outputs a caller fetches, so a graph derived for another purpose
+   * (e.g. capturing calibration activations without computing logits) is pruned before it is written.
+   *
+   * @throws IllegalArgumentException when a name in {@code keep} is not a graph output
+   */
+  public void pruneTo(java.util.Collection<String> keep) {
+    java.util.Set<String> keepSet = new java.util.HashSet<>(keep);
+    for (String k : keepSet) {
+      if (outputs.stream().noneMatch(o -> o.getName().equals(k))) {
+        throw new IllegalArgumentException("'" + k + "' is not a graph output");
+      }
+    }
+    outputs.removeIf(o -> !keepSet.contains(o.getName()));
+    java.util.Set<String> needed = new java.util.HashSet<>(keepSet);
+    List<NodeProto> kept = new ArrayList<>();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      NodeProto n = nodes.get(i);
+      if (n.getOutputList().stream().anyMatch(needed::contains)) {
+        kept.add(n);
+        needed.addAll(n.getInputList());
+      }
+    }
+    Collections.reverse(kept);
+    nodes.clear();
+    nodes.addAll(kept);
+    initializers.keySet().retainAll(needed);
+    inputs.removeIf(in -> !needed.contains(in.getName()));
+    defined.retainAll(needed);
+    for (NodeProto n : nodes) {
+      defined.addAll(n.getOutputList());
+    }
+    constants.values().removeIf(c -> !initializers.containsKey(c));
+    opsUsed.clear();
+    for (NodeProto n : nodes) {
+      opsUsed.add((n.getDomain().isEmpty() ? "ai.onnx" : n.getDomain()) + ":" + n.getOpType());
+    }
+  }
+
   /** Whether any node uses {@code domain}. */
   public boolean usesDomain(String domain) {
     return nodes.stream().anyMatch(n -> n.getDomain().equals(domain));
