@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
       SynthCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
+      CompressCommand.class,
+      ReportCommand.class,
       PublishCommand.class,
       PullCommand.class,
       LsCommand.class,
