@@ -145,8 +145,8 @@ public final class VariantComparison {
         }
         double sum = 0;
         for (int t = 0; t < vocab; t++) {
-          float e = (float) Math.exp(logits[t] - max);
-          p[t] = e;
+          double e = Math.exp(logits[t] - (double) max);
+          p[t] = (float) e;
           sum += e;
         }
         double lse = max + Math.log(sum);
@@ -181,7 +181,7 @@ public final class VariantComparison {
           double sum = 0;
           double cross = 0;
           for (int t = 0; t < vocab; t++) {
-            sum += Math.exp(logits[t] - max);
+            sum += Math.exp(logits[t] - (double) max);
             cross += p[t] * logits[t];
           }
           double lse = max + Math.log(sum);
