@@ -6,7 +6,7 @@ import dev.edgelm.compressor.quant.ClipScope;
 import dev.edgelm.compressor.quant.Precision;
 import dev.edgelm.compressor.quant.QuantizationOptions;
 import dev.edgelm.compressor.quant.Quantizer;
-import dev.edgelm.proto.v1.PackageFile;
+import dev.edgelm.compressor.report.VariantReport;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import dev.edgelm.engine.ModelPackage;
 import java.io.PrintWriter;
@@ -99,8 +99,8 @@ final class CompressCommand implements Callable<Integer> {
           err.println(line);
           err.flush();
         });
-    long variantBytes = packageBytes(d);
-    long baseBytes = packageBytes(ModelPackage.open(model).descriptor());
+    long variantBytes = VariantReport.packageBytes(d);
+    long baseBytes = VariantReport.packageBytes(ModelPackage.open(model).descriptor());
     err.printf(Locale.ROOT, "wrote %s to %s in %.1f s: %s (%.3fx the fp32 package's %s)%n", d.getId(), out,
         (System.nanoTime() - start) / 1e9, Bytes.size(variantBytes), (double) variantBytes / baseBytes, Bytes.size(baseBytes));
     err.flush();
@@ -151,10 +151,5 @@ final class CompressCommand implements Callable<Integer> {
       o = o.withThreads(threads);
     }
     return o.withActOrder(actOrder);
-  }
-
-  /** Bytes of every file a package lists (its variant.json aside). */
-  static long packageBytes(VariantDescriptor d) {
-    return d.getFilesList().stream().mapToLong(PackageFile::getSize).sum();
   }
 }

@@ -8,11 +8,14 @@ import dev.edgelm.proto.onnx.TypeProto;
 import dev.edgelm.proto.onnx.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -178,15 +181,15 @@ public final class GraphBuilder {
    *
    * @throws IllegalArgumentException when a name in {@code keep} is not a graph output
    */
-  public void pruneTo(java.util.Collection<String> keep) {
-    java.util.Set<String> keepSet = new java.util.HashSet<>(keep);
+  public void pruneTo(Collection<String> keep) {
+    Set<String> keepSet = new HashSet<>(keep);
     for (String k : keepSet) {
       if (outputs.stream().noneMatch(o -> o.getName().equals(k))) {
         throw new IllegalArgumentException("'" + k + "' is not a graph output");
       }
     }
     outputs.removeIf(o -> !keepSet.contains(o.getName()));
-    java.util.Set<String> needed = new java.util.HashSet<>(keepSet);
+    Set<String> needed = new HashSet<>(keepSet);
     List<NodeProto> kept = new ArrayList<>();
     for (int i = nodes.size() - 1; i >= 0; i--) {
       NodeProto n = nodes.get(i);

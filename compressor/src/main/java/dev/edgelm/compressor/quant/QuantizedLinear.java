@@ -42,8 +42,4 @@ final class QuantizedLinear implements LinearWeight {
   public Tensor toDense() {
     return matrix.toDense();
   }
-
-  QuantizedMatrix matrix() {
-    return matrix;
-  }
 }

@@ -127,7 +127,7 @@ public final class VariantReport {
       }
       VariantDescriptor d = p.descriptor();
       entries.add(new Entry(d.getId().isEmpty() ? p.dir().getFileName().toString() : d.getId(), p.dir(), d.getMethod().getName(),
-          new TreeMap<>(d.getMethod().getParamsMap()), d.getParameterCount(), packageBytes(p), s,
+          new TreeMap<>(d.getMethod().getParamsMap()), d.getParameterCount(), packageBytes(d), s,
           s.perplexity() / result.base().perplexity(), speed));
     }
     Report report = new Report(base.descriptor().getModel(), options.text().toAbsolutePath().normalize(), digest,
@@ -166,9 +166,9 @@ public final class VariantReport {
     return digests;
   }
 
-  /** Bytes of every file the package lists, its variant.json aside. */
-  static long packageBytes(ModelPackage p) {
-    return p.descriptor().getFilesList().stream().mapToLong(PackageFile::getSize).sum();
+  /** Bytes of every file a package lists, its variant.json aside: the package's size on disk. */
+  public static long packageBytes(VariantDescriptor d) {
+    return d.getFilesList().stream().mapToLong(PackageFile::getSize).sum();
   }
 
   /** The descriptor with this report's quality and, replacing any earlier one from the same host and threads, speed. */
