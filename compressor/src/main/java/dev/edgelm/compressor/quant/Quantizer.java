@@ -78,10 +78,10 @@ public final class Quantizer {
    */
   public record Result(ModelIr ir, Method method, List<String> preferredCpuFeatures, List<LayerReport> layers) {}
 
-  /** CPU features with int8 dot-product instructions, which both int8 GEMMs and MatMulNBits' accuracy level 4 use. */
   /** Weight of a tied table's row (lookup) error against its head output error; see the class comment. */
   static final double TIED_TABLE_WEIGHT_ERROR = 3.0;
 
+  /** CPU features with int8 dot-product instructions, which both int8 GEMMs and MatMulNBits' accuracy level 4 use. */
   static final List<String> INT8_DOT_PRODUCT_FEATURES = List.of("avx512_vnni", "avx_vnni", "dotprod");
 
   /**
@@ -92,7 +92,7 @@ public final class Quantizer {
    * @param variantId the variant id, or null for {@link QuantizationOptions#variantId()}
    * @param replace replace an existing package at {@code out}
    * @param calibrationText the calibration text file, or null (only {@link Algorithm#RTN} runs without)
-   * @param calibration how the calibration text is cut and run
+   * @param calibration how the calibration text is cut and run (unused without calibration text)
    */
   public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
       CalibrationOptions calibration) {}
@@ -112,12 +112,13 @@ public final class Quantizer {
   public static VariantDescriptor quantizePackage(PackageRequest request, QuantizationOptions options, Consumer<String> progress) {
     Algorithm algo = options.algorithm();
     if (algo.needsCalibration() && request.calibrationText() == null) {
-      throw new UsageException("--algo " + algo.id() + " needs calibration text; pass --calib FILE (text like what the model will see, not the evaluation text)");
+      throw missingCalibration(algo);
     }
     if (!algo.needsCalibration() && request.calibrationText() != null) {
       throw new UsageException("--calib is used by --algo scale and gptq only; drop it or choose one of them");
     }
     PackageReader.BasePackage base = PackageReader.read(request.base());
+    checkShapes(base.ir(), options); // before calibration, which takes a while
     Calibration calibration = null;
     if (algo.needsCalibration()) {
       Tokenizer tokenizer;
@@ -154,7 +155,7 @@ public final class Quantizer {
     Algorithm algo = options.algorithm();
     if (algo.needsCalibration()) {
       if (calibration == null) {
-        throw new UsageException("--algo " + algo.id() + " needs calibration text; pass --calib FILE (text like what the model will see, not the evaluation text)");
+        throw missingCalibration(algo);
       }
       Statistic needed = algo == Algorithm.GPTQ ? Statistic.GRAM : Statistic.SAMPLE;
       if (!calibration.has(needed)) {
@@ -172,6 +173,11 @@ public final class Quantizer {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  private static UsageException missingCalibration(Algorithm algo) {
+    return new UsageException("--algo " + algo.id()
+        + " needs calibration text; pass --calib FILE (text like what the model will see, not the evaluation text)");
   }
 
   private static void checkShapes(ModelIr base, QuantizationOptions options) {
