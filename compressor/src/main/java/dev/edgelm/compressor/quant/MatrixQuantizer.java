@@ -20,8 +20,10 @@ import java.util.concurrent.Future;
  *
  * <p>The clipping search ({@link #searchClip}) measures the module's <em>output</em> error
  * ‖X·W − X·Ŵ(α)‖² on sampled calibration rows X for each candidate ratio α of the weight range, and
- * keeps the α with the least error over the whole module: the calibration counterpart of the
- * paper's module-wise dynamic scaling, where the scale is learned per module during training.
+ * keeps the α with the least error over the whole module (or, per output channel, the α with the
+ * least error of that channel, which minimises the same module error over a larger family): the
+ * calibration counterpart of the paper's module-wise dynamic scaling, where the scale is learned per
+ * module during training.
  */
 final class MatrixQuantizer {
   static final int CHUNK = 256;
