@@ -55,8 +55,8 @@ class PackageReaderTest {
 
   @Test
   void read_foreignExport_failsClearly() {
-    CheckpointException e = assertThrows(CheckpointException.class,
-        () -> PackageReader.read(SharedAssets.require("models/gpt2-fixture-onnx")));
+    Path export = SharedAssets.require("models/gpt2-fixture-onnx");
+    CheckpointException e = assertThrows(CheckpointException.class, () -> PackageReader.read(export));
     assertTrue(e.getMessage().contains("has no variant.json") && e.getMessage().contains("edgelm import"), e.getMessage());
   }
 

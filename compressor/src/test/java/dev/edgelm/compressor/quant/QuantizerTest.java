@@ -47,8 +47,9 @@ class QuantizerTest {
 
   @Test
   void int4_groupSizeWiderThanLayer_failsClearly() {
+    ModelIr stories = stories();
     UsageException e = assertThrows(UsageException.class,
-        () -> Quantizer.quantize(stories(), QuantizationOptions.int4(128, Algorithm.RTN), null, line -> {}));
+        () -> Quantizer.quantize(stories, QuantizationOptions.int4(128, Algorithm.RTN), null, line -> {}));
     assertTrue(e.getMessage().contains("group size 128 is wider than layers.0.attn.qkv (64 inputs); use --group-size 64"),
         e.getMessage());
   }
@@ -64,8 +65,9 @@ class QuantizerTest {
 
   @Test
   void calibratedAlgorithm_withoutCalibrationText_failsClearly() {
+    ModelIr stories = stories();
     UsageException e = assertThrows(UsageException.class,
-        () -> Quantizer.quantize(stories(), QuantizationOptions.int4(32, Algorithm.GPTQ), null, line -> {}));
+        () -> Quantizer.quantize(stories, QuantizationOptions.int4(32, Algorithm.GPTQ), null, line -> {}));
     assertTrue(e.getMessage().contains("--algo gptq needs calibration text; pass --calib FILE"), e.getMessage());
 
     Path fp32 = TestPackages.importFp32(TestPackages.STORIES, tmp.resolve("fp32"));
