@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "compress", description = {
+@Command(mixinStandardHelpOptions = true, name = "compress", description = {
     "Make a quantized variant of an fp32 package (made by 'edgelm import').",
     "int8: symmetric per-channel weights, activations quantized at run time (DynamicQuantizeMatMul).",
     "int4: 4-bit blocks of --group-size inputs with a scale and zero point each (MatMulNBits).",

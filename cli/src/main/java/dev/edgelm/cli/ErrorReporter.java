@@ -4,6 +4,7 @@ import dev.edgelm.cli.hub.HubErrors;
 import dev.edgelm.compressor.CheckpointException;
 import dev.edgelm.compressor.CompressorException;
 import dev.edgelm.compressor.UsageException;
+import dev.edgelm.daemon.ConfigException;
 import dev.edgelm.engine.EngineException;
 import dev.edgelm.engine.InvalidRequestException;
 import dev.edgelm.engine.ModelPackageException;
@@ -27,7 +28,13 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
   @Override
   public int handleParseException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
-    cmd.getErr().println("edgelm: error: " + oneLine(ex.getMessage()) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+    String message = ex.getMessage();
+    // A mistyped option also leaves required options "missing"; the typo is the real problem.
+    java.util.List<String> unmatched = cmd.getParseResult() == null ? java.util.List.of() : cmd.getParseResult().unmatched();
+    if (!(ex instanceof CommandLine.UnmatchedArgumentException) && !unmatched.isEmpty()) {
+      message = "unknown option or argument " + String.join(" ", unmatched);
+    }
+    cmd.getErr().println("edgelm: error: " + oneLine(message) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
     cmd.getErr().flush();
     return ExitCodes.USAGE;
   }
@@ -35,6 +42,12 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
   static int report(PrintWriter err, Throwable ex) {
     if (ex instanceof HubException h) {
       return print(err, ex, HubErrors.message(h), HubErrors.exitCode(h));
+    }
+    if (ex instanceof ConfigException) {
+      return print(err, ex, ex.getMessage() + " (see 'edgelm serve --describe-config')", ExitCodes.USAGE);
+    }
+    if (ex instanceof RemoteGenerator.RemoteCallException r) {
+      return print(err, ex, "the daemon answered " + r.status.name() + ": " + r.getMessage(), remoteExitCode(r));
     }
     int code = exitCode(ex);
     String message = code == ExitCodes.FAILURE && !(ex instanceof EngineException || ex instanceof CompressorException || ex instanceof UncheckedIOException)
@@ -51,6 +64,13 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
     }
     err.flush();
     return code;
+  }
+
+  private static int remoteExitCode(RemoteGenerator.RemoteCallException r) {
+    return switch (r.status) {
+      case INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED -> ExitCodes.USAGE;
+      default -> ExitCodes.FAILURE;
+    };
   }
 
   static int exitCode(Throwable ex) {

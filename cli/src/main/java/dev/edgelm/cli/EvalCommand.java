@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "eval", description = {
+@Command(mixinStandardHelpOptions = true, name = "eval", description = {
     "Perplexity of a model package on a text file.",
     "Without --doc-separator the text is one token stream scored in sliding windows (each target once);",
     "with it, each document is scored on its own, starting with BOS and truncated to the context."})

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "import", description = {
+@Command(mixinStandardHelpOptions = true, name = "import", description = {
     "Turn a checkpoint into an edgelm model package (fp32 ONNX decoder, tokenizer, variant.json).",
     "SRC is a Hugging Face directory (config.json + model.safetensors, model_type gpt2 or llama)",
     "or a llama2.c .bin checkpoint."})

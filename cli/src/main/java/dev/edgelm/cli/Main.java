@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       CompressCommand.class,
       ReportCommand.class,
+      BenchCommand.class,
+      ServeCommand.class,
       PublishCommand.class,
       PullCommand.class,
       LsCommand.class,

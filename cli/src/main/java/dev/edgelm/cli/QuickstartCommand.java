@@ -20,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "quickstart", description = {
+@Command(mixinStandardHelpOptions = true, name = "quickstart", description = {
     "The whole path on one machine: import a checkpoint (or synthesize one) into a package and stream a generation.",
     "Without --model it synthesizes a tiny Llama with random weights, so its text is random."})
 final class QuickstartCommand implements Callable<Integer> {

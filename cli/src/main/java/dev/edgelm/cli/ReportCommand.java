@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "report", description = {
+@Command(mixinStandardHelpOptions = true, name = "report", description = {
     "Measure variants against their base on one text and write report.md, report.json and report.png (size against perplexity).",
     "Per package: parameters, bytes on disk, perplexity and its ratio to the base, top-1 agreement with the base,",
     "KL(base||variant), and (in a child process per package) decode tokens/s with one thread and peak RSS.",

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "synth", description = {
+@Command(mixinStandardHelpOptions = true, name = "synth", description = {
     "Write a randomly initialised Hugging Face checkpoint of a named shape, with an invented tokenizer.",
     "For benchmarks and tests where real weights are not needed: its text is random."})
 final class SynthCommand implements Callable<Integer> {

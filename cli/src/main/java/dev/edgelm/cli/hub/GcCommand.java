@@ -10,7 +10,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-@Command(name = "gc", description = "Remove blobs, packages and idle partial downloads no pulled release refers to.")
+@Command(mixinStandardHelpOptions = true, name = "gc", description = "Remove blobs, packages and idle partial downloads no pulled release refers to.")
 public final class GcCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

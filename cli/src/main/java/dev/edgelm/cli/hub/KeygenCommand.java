@@ -13,7 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "keygen", description = {
+@Command(mixinStandardHelpOptions = true, name = "keygen", description = {
     "Make an Ed25519 key pair for signing releases: PREFIX.key (PKCS#8 PEM, private, mode 600) and",
     "PREFIX.pub (X.509 PEM, give it to hosts as --trusted-key)."})
 public final class KeygenCommand implements Callable<Integer> {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-@Command(name = "ls", description = "List the releases and variants the local store holds.")
+@Command(mixinStandardHelpOptions = true, name = "ls", description = "List the releases and variants the local store holds.")
 public final class LsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

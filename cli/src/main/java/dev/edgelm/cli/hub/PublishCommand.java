@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "publish", description = {
+@Command(mixinStandardHelpOptions = true, name = "publish", description = {
     "Publish model packages as one release: an OCI image index with one manifest per variant.",
     "REF is HOST[:PORT]/REPO:TAG for a registry or oci:PATH:TAG for a layout directory."})
 public final class PublishCommand implements Callable<Integer> {
@@ -58,7 +58,7 @@ public final class PublishCommand implements Callable<Integer> {
     for (Map.Entry<String, dev.edgelm.hub.Digest> v : r.variants().entrySet()) {
       err.println("  variant " + v.getKey() + "  " + v.getValue());
     }
-    err.println("published " + r.variants().size() + " variants to " + target + " (" + Bytes.size(r.bytesUploaded()) + " uploaded, "
+    err.println("published " + r.variants().size() + (r.variants().size() == 1 ? " variant" : " variants") + " to " + target + " (" + Bytes.size(r.bytesUploaded()) + " uploaded, "
         + Bytes.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
     err.flush();
     spec.commandLine().getOut().println(r.reference());

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "pull", description = {
+@Command(mixinStandardHelpOptions = true, name = "pull", description = {
     "Pull one variant of a release into the local store, verified, resuming any partial download.",
     "Prints the package directory on stdout."})
 public final class PullCommand implements Callable<Integer> {

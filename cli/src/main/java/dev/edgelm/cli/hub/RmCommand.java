@@ -10,7 +10,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "rm", description = "Forget a pulled release (as 'edgelm ls' names it); 'edgelm gc' then frees its files.")
+@Command(mixinStandardHelpOptions = true, name = "rm", description = "Forget a pulled release (as 'edgelm ls' names it); 'edgelm gc' then frees its files.")
 public final class RmCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
