@@ -45,18 +45,20 @@ public final class DecodeSpeed {
         DecodeProbe.class.getName(), packageDir.toAbsolutePath().toString(), Integer.toString(options.decodeTokens()),
         Integer.toString(options.threads()), Integer.toString(options.rounds())));
     Path log = null;
+    Path out = null;
     try {
       log = Files.createTempFile("edgelm-decode", ".log");
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(false).redirectError(log.toFile());
+      out = Files.createTempFile("edgelm-decode", ".json");
+      // Both streams go to files, so waiting with a timeout cannot block on a full pipe.
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(log.toFile()).redirectOutput(out.toFile());
       pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
       Process p = pb.start();
       p.getOutputStream().close();
-      byte[] out = p.getInputStream().readAllBytes();
       if (!p.waitFor(options.timeoutSeconds(), TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new OutputException("measuring decode speed of " + packageDir + " took longer than " + options.timeoutSeconds() + " s");
       }
-      String stdout = new String(out, StandardCharsets.UTF_8).strip();
+      String stdout = Files.readString(out, StandardCharsets.UTF_8).strip();
       if (p.exitValue() != 0 || stdout.isEmpty()) {
         String err = Files.readString(log, StandardCharsets.UTF_8).strip();
         throw new OutputException("measuring decode speed of " + packageDir + " failed (exit " + p.exitValue() + "): "
@@ -73,11 +75,13 @@ public final class DecodeSpeed {
       Thread.currentThread().interrupt();
       throw new OutputException("interrupted while measuring decode speed of " + packageDir, e);
     } finally {
-      if (log != null) {
-        try {
-          Files.deleteIfExists(log);
-        } catch (IOException ignored) {
-          // a temp file
+      for (Path temp : new Path[] {log, out}) {
+        if (temp != null) {
+          try {
+            Files.deleteIfExists(temp);
+          } catch (IOException ignored) {
+            // a temp file
+          }
         }
       }
     }
