@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
       SynthCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
+      CompressCommand.class,
+      ReportCommand.class,
       BenchCommand.class,
       ServeCommand.class,
       CapabilitiesCommand.class,
