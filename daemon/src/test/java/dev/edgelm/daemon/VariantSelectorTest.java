@@ -53,9 +53,11 @@ class VariantSelectorTest {
 
   static Stream<Profile> profiles() {
     return Stream.of(
-        new Profile("select_avx512Vnni_prefersInt8WithinToleranceForQuality", Hosts.x86(Hosts.AVX512_VNNI).build(), ONE_STREAM,
-            "int8", "within 10% of the fastest (int4-g32",
-            Map.of("int4-g128", "perplexity ratio 1.310 is above the quality floor", "fp16-cuda", "needs execution provider cuda")),
+        new Profile("select_avx512Vnni_prefersInt4", Hosts.x86(Hosts.AVX512_VNNI).build(), ONE_STREAM,
+            "int4-g32", "fastest: ", Map.of("int4-g128", "perplexity ratio 1.310 is above the quality floor",
+                "fp16-cuda", "needs execution provider cuda")),
+        new Profile("select_widerSpeedTolerance_prefersBetterQualityInt8", Hosts.x86(Hosts.AVX512_VNNI).build(),
+            ONE_STREAM.withSpeedTolerance(0.25), "int8", "within 25% of the fastest (int4-g32", Map.of()),
         new Profile("select_noVnni_prefersInt4", Hosts.x86(Hosts.AVX2).build(), ONE_STREAM,
             "int4-g32", "fastest: ", Map.of("int4-g128", "quality floor")),
         new Profile("select_x86WithoutAvx2_rejectsAvx2VariantAndDequantizesInt4", Hosts.x86(java.util.Set.of("sse4_2", "avx")).build(),
@@ -63,8 +65,8 @@ class VariantSelectorTest {
             Map.of("int4-g128", "needs CPU feature avx2, which this x86_64 CPU lacks; perplexity ratio 1.310")),
         new Profile("select_arm64Dotprod_prefersInt4", Hosts.arm64(java.util.Set.of("asimd", "dotprod")).build(), ONE_STREAM,
             "int4-g32", "int4 MatMulNBits accuracy_level=4 with dotprod", Map.of("int4-g32", "")),
-        new Profile("select_arm64I8mm_prefersInt8", Hosts.arm64(java.util.Set.of("asimd", "dotprod", "i8mm")).build(), ONE_STREAM,
-            "int8", "int8 DynamicQuantizeMatMul with i8mm", Map.of()),
+        new Profile("select_arm64I8mm_prefersInt4", Hosts.arm64(java.util.Set.of("asimd", "dotprod", "i8mm")).build(), ONE_STREAM,
+            "int4-g32", "int4 MatMulNBits accuracy_level=4 with i8mm", Map.of()),
         new Profile("select_arm64WithoutDotprod_prefersInt4DequantizedToFp32", Hosts.arm64(java.util.Set.of("asimd")).build(), ONE_STREAM,
             "int4-g32", "needs int8 dot products; dequantizes to fp32", Map.of()),
         new Profile("select_cudaProvider_prefersCudaVariant", Hosts.x86(Hosts.AVX2).onnxRuntime("1.28.0", "cpu", "cuda").gpu(8L << 30).build(),
@@ -79,7 +81,7 @@ class VariantSelectorTest {
             Hosts.x86(Hosts.AVX2).memory(30L << 30).cgroup(512L << 20, 100L << 20).build(), ONE_STREAM.withConcurrency(2),
             "int4-g32", "fastest", Map.of("fp32", "(usable memory: cgroup limit 512 MiB less 100 MiB in use)")),
         new Profile("select_cacheBudgetTighterThanHost_namesTheBudgetKey", Hosts.x86(Hosts.AVX512_VNNI).build(),
-            ONE_STREAM.withMemoryBudgetBytes(300L << 20), "int8", "needs 267 MiB of a 300 MiB budget",
+            ONE_STREAM.withMemoryBudgetBytes(300L << 20), "int4-g32", "needs 225 MiB of a 300 MiB budget",
             Map.of("fp32", "more than the memory budget of 300 MiB (cache.memory_budget)")),
         new Profile("select_oldOnnxRuntime_rejectsContribOpsItLacks", Hosts.x86(Hosts.AVX2).onnxRuntime("1.16.3", "cpu", "cuda").gpu(8L << 30).build(),
             ONE_STREAM, "int8", "fastest", Map.of("int4-g32", "com.microsoft:MatMulNBits (CPU kernel since ONNX Runtime 1.17)",
@@ -203,7 +205,7 @@ class VariantSelectorTest {
     for (String id : List.of("fp32", "int8", "int4-g32", "int4-g128", "fp16-cuda")) {
       assertTrue(text.contains(" " + id + " "), id + " in\n" + text);
     }
-    assertTrue(text.contains("chosen  int8: "), text);
+    assertTrue(text.contains("chosen  int4-g32: "), text);
     assertTrue(text.contains("rejected"), text);
   }
 

@@ -16,14 +16,14 @@ import java.util.Set;
  * of it a decode step streams at, and the efficiency the share a kernel reaches on this ISA.
  *
  * <p>Calibration, on this project's 2-vCPU AVX-512 VNNI build host (48 GB/s copy; docs/BENCHMARKS.md):
- * gpt2-small fp32 decodes at 48.6 tok/s and gpt2-fixture (64 MB) at about 455 tok/s, i.e. 55-60 % of
- * the copy figure, hence a streaming share of 0.65 with fp32 MatMul at 0.85; a 0.7 MB gpt2-tiny
- * decodes at 4,660 tok/s, hence the fixed 0.15 ms a step. Relative efficiencies come from one kernel
- * measurement (1x768 · 768x3072, one thread): DynamicQuantizeMatMul int8 ran 4.3x and MatMulNBits
- * int4 with accuracy_level 4 6x faster than fp32 MatMul, which with 4, 1 and about 0.64 bytes per
- * weight gives fp32 0.85, int8 0.9 and int4 0.75. Without an int8 dot-product instruction (VNNI, AMX,
- * arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and reach about half of that.
- * These are predictions; a published measurement or an on-device benchmark replaces them.
+ * gpt2-small decodes at 46.9 tok/s in fp32, 145.1 in int8 (DynamicQuantizeMatMul) and 187.3 in int4
+ * (MatMulNBits, 32-input groups, accuracy_level 4) with one thread; gpt2-fixture (64 MB) at about
+ * 455 tok/s in fp32; a 0.7 MB gpt2-tiny at 4,660 tok/s. Hence a streaming share of 0.65, fp32 0.85,
+ * int8 with VNNI 0.8, int4 with VNNI 0.75 (predicted 49, 146 and 186 tok/s for gpt2-small at a
+ * 1024-token context), and the fixed 0.15 ms a step. Without an int8 dot-product instruction (VNNI,
+ * AMX, arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and reach about half of
+ * that; arm and AMX figures are by analogy, not measured here. These are predictions; a published
+ * measurement or an on-device benchmark replaces them.
  */
 final class DecodeSpeedModel {
   private DecodeSpeedModel() {}
@@ -101,9 +101,9 @@ final class DecodeSpeedModel {
       case INT8 -> {
         if (dot != null) {
           yield new Factor(switch (dot) {
-            case "amx_int8" -> 1.0;
-            case "avx512_vnni", "i8mm" -> 0.9;
-            default -> 0.8;
+            case "amx_int8" -> 0.95;
+            case "avx512_vnni", "i8mm" -> 0.8;
+            default -> 0.75;
           }, "int8 DynamicQuantizeMatMul with " + dot);
         } else if (x86 && features.contains("avx512bw")) {
           yield new Factor(0.5, "int8 DynamicQuantizeMatMul without VNNI (avx512bw)");
