@@ -26,15 +26,18 @@ class ModelCoreIT {
     EdgelmCommand.Result r = EdgelmCommand.run(tmp, QUICK, "quickstart", "--work", tmp.resolve("qs").toString(), "--max-tokens", "16")
         .assertSuccess();
     assertTrue(r.err().contains("random"), r.err());
+    assertTrue(r.err().contains("published fp32, int8, int4 as one release"), r.err());
+    assertTrue(r.err().matches("(?s).*pulling variant (fp32|int8|int4) of oci:.*"), "the daemon selected a variant: " + r.err());
+    assertTrue(r.err().contains("edgelmd stopped"), "the daemon drained: " + r.err());
     assertTrue(r.out().startsWith("Once upon a time"), r.out());
   }
 
   @Test
-  void quickstart_withStories260K_tellsTheReferenceStory() throws Exception {
+  void quickstart_withStories260KPinnedToFp32_tellsTheReferenceStory() throws Exception {
     Path model = SharedAssets.require("models/stories260K/stories260K.bin");
     ReferenceOutputs.Case first = ReferenceOutputs.read(SharedAssets.require("reference/stories260K.json")).cases().get(0);
     EdgelmCommand.Result r = EdgelmCommand.run(tmp, QUICK, "quickstart", "--model", model.toString(),
-        "--work", tmp.resolve("qs").toString(), "--prompt", first.prompt(), "--max-tokens", String.valueOf(first.greedyIds().length))
+        "--work", tmp.resolve("qs").toString(), "--variant", "fp32", "--prompt", first.prompt(), "--max-tokens", String.valueOf(first.greedyIds().length))
         .assertSuccess();
     assertEquals(first.prompt() + first.greedyText(), r.out().stripTrailing());
   }
