@@ -117,6 +117,11 @@ public final class KroneckerEmbedding implements EmbeddingTable {
     return g.node("Reshape").in(e, shape).out(name + "/out");
   }
 
+  /** Multiply-adds per token of the tied head (B first over the transposed factors). */
+  long tiedHeadMultiplyAdds() {
+    return factors.shape().transpose().multiplyAdds(KronShape.Order.B_FIRST);
+  }
+
   @Override
   public LinearWeight tiedHead() {
     return new TiedHead();

@@ -1,0 +1,307 @@
+package dev.edgelm.compressor.kron;
+
+import dev.edgelm.compressor.UsageException;
+import dev.edgelm.compressor.ir.DenseLinear;
+import dev.edgelm.compressor.ir.Linear;
+import dev.edgelm.compressor.ir.LinearWeight;
+import dev.edgelm.compressor.ir.ModelConfig;
+import dev.edgelm.compressor.ir.ModelIr;
+import dev.edgelm.compressor.ir.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Kronecker-factored variants (TQCompressor, Abronin et al., 2024): each planned matrix becomes
+ * {@code P (Σ_r A_r ⊗ B_r) Q}.
+ *
+ * <p>The run, for every matrix of the {@link KronPlan}: the nearest sum of Kronecker products (Van
+ * Loan–Pitsianis), then permutation search (row and column assignments alternating with refits).
+ * With calibration activations, an activation-aware refit follows in steps: the embedding (with the
+ * tied head's activations), then the blocks in {@link KronOptions#refitSteps()} groups, each group
+ * refit on activations captured again from the model as compressed so far — so later layers adapt
+ * to the errors of earlier ones. Last, permutations that can be folded into a neighbour are
+ * ({@link PermutationFolding}).
+ *
+ * <p>This is where the TQCompressor paper trains (multi-step knowledge distillation); edgelm does
+ * not train, and the calibration refit is its substitute.
+ *
+ * <p>Thread-safe: each call owns its worker threads.
+ */
+public final class KroneckerCompressor {
+  /** The compressed model and what was done. */
+  public record Result(ModelIr model, KronReport report) {}
+
+  private KroneckerCompressor() {}
+
+  /**
+   * Factors {@code base} from its weights alone (no calibration).
+   *
+   * @param progress receives one line per matrix
+   * @throws UsageException when the plan factors nothing (no dimension divides)
+   */
+  public static Result compress(ModelIr base, KronOptions options, Consumer<String> progress) {
+    return compress(base, options, null, progress);
+  }
+
+  /** With {@code activations} non-null, also refits on calibration activations. */
+  static Result compress(ModelIr base, KronOptions options, ActivationSource activations, Consumer<String> progress) {
+    KronPlan plan = KronPlan.of(base, options);
+    if (plan.entries().isEmpty()) {
+      throw new UsageException("preset " + options.preset().id() + " factors no matrix of this model: " + String.join("; ", plan.notes()));
+    }
+    plan.notes().forEach(progress);
+    try (Workers workers = new Workers(options.threads())) {
+      return new Run(base, plan, options, workers, progress).run(activations);
+    }
+  }
+
+  /** Mutable per-matrix state of one run. */
+  private static final class Fit {
+    KronFactors factors;
+    int[] rowPos;
+    int[] colPos;
+    int rounds;
+    double norm;
+    double without;
+    double with;
+    double outputBefore = Double.NaN;
+    double outputAfter = Double.NaN;
+  }
+
+  private static final class Run {
+    private final ModelIr base;
+    private final KronPlan plan;
+    private final KronOptions options;
+    private final Workers workers;
+    private final Consumer<String> progress;
+    private final Map<KronPlan.Entry, Fit> fits = new LinkedHashMap<>();
+    private int passes;
+
+    Run(ModelIr base, KronPlan plan, KronOptions options, Workers workers, Consumer<String> progress) {
+      this.base = base;
+      this.plan = plan;
+      this.options = options;
+      this.workers = workers;
+      this.progress = progress;
+    }
+
+    Result run(ActivationSource activations) {
+      for (KronPlan.Entry e : plan.entries()) {
+        fits.put(e, search(e));
+      }
+      ModelIr model = base;
+      if (activations == null) {
+        model = apply(model, plan.entries());
+      } else {
+        for (List<KronPlan.Entry> group : refitGroups()) {
+          model = refitGroup(model, group, activations);
+        }
+      }
+      model = PermutationFolding.fold(model);
+      if (model.parameterCount() != plan.parameterCount()) {
+        throw new IllegalStateException("factored model has " + model.parameterCount() + " parameters, the plan says "
+            + plan.parameterCount());
+      }
+      List<KronReport.Layer> layers = new ArrayList<>();
+      for (Map.Entry<KronPlan.Entry, Fit> e : fits.entrySet()) {
+        layers.add(layerReport(e.getKey(), e.getValue()));
+      }
+      return new Result(model, new KronReport(plan, layers, activations != null, passes, KronCost.of(base), KronCost.of(model)));
+    }
+
+    private Fit search(KronPlan.Entry e) {
+      KronShape s = e.shape();
+      float[] w = denseOf(e);
+      PermutationSearch.Result r = PermutationSearch.search(w, s, options.permutationIterations(),
+          e.kind() == KronPlan.Kind.EMBEDDING ? Math.min(options.maxPermutationSide(), s.out()) : options.maxPermutationSide(),
+          workers);
+      Fit f = new Fit();
+      f.factors = r.factors();
+      f.rowPos = e.kind() == KronPlan.Kind.EMBEDDING ? null : r.rowPos();
+      f.colPos = r.colPos();
+      f.rounds = r.iterations();
+      f.norm = r.norm();
+      f.without = r.errorWithout() / nonZero(r.norm());
+      f.with = r.errorWith() / nonZero(r.norm());
+      progress.accept(String.format(Locale.ROOT, "%s %s: ‖W−Ŵ‖/‖W‖ %.4f, %.4f with permutations (%d rounds)",
+          e.label(), s, f.without, f.with, f.rounds));
+      return f;
+    }
+
+    private static double nonZero(double x) {
+      return x == 0 ? 1 : x;
+    }
+
+    /** The embedding first, then the blocks in {@code refitSteps} contiguous groups, then an untied head. */
+    private List<List<KronPlan.Entry>> refitGroups() {
+      int layers = base.config().numLayers();
+      int steps = Math.min(options.refitSteps(), layers);
+      List<List<KronPlan.Entry>> groups = new ArrayList<>();
+      List<KronPlan.Entry> first = new ArrayList<>();
+      List<KronPlan.Entry> last = new ArrayList<>();
+      List<List<KronPlan.Entry>> blocks = new ArrayList<>();
+      for (int g = 0; g < steps; g++) {
+        blocks.add(new ArrayList<>());
+      }
+      for (KronPlan.Entry e : plan.entries()) {
+        if (e.kind() == KronPlan.Kind.EMBEDDING) {
+          first.add(e);
+        } else if (e.kind() == KronPlan.Kind.HEAD) {
+          last.add(e);
+        } else {
+          int block = Integer.parseInt(e.layer().split("\\.")[1]);
+          blocks.get((int) ((long) block * steps / layers)).add(e);
+        }
+      }
+      groups.add(first);
+      groups.addAll(blocks);
+      groups.add(last);
+      groups.removeIf(List::isEmpty);
+      return groups;
+    }
+
+    private ModelIr refitGroup(ModelIr model, List<KronPlan.Entry> group, ActivationSource activations) {
+      Set<String> needed = new LinkedHashSet<>();
+      for (KronPlan.Entry e : group) {
+        if (e.kind() == KronPlan.Kind.EMBEDDING) {
+          if (base.config().tiedEmbeddings()) {
+            needed.add(ModelIr.HEAD);
+          }
+        } else {
+          needed.add(e.layer());
+        }
+      }
+      Map<String, double[]> grams = needed.isEmpty() ? Map.of() : activations.gramMatrices(model, needed);
+      if (!needed.isEmpty()) {
+        passes++;
+      }
+      for (KronPlan.Entry e : group) {
+        if (e.kind() == KronPlan.Kind.EMBEDDING) {
+          if (base.config().tiedEmbeddings()) {
+            refitTiedEmbedding(e, grams.get(ModelIr.HEAD));
+          }
+        } else {
+          refitLinear(e, grams.get(e.layer()));
+        }
+      }
+      return apply(model, group);
+    }
+
+    private void refitLinear(KronPlan.Entry e, double[] gram) {
+      Fit f = fits.get(e);
+      ActivationRefit.Result r = ActivationRefit.refit(denseOf(e), f.factors, f.rowPos, f.colPos, require(gram, e),
+          options.refitIterations(), options.refitDamping(), workers);
+      record(e, f, r);
+    }
+
+    /**
+     * The tied table serves the lookup and the head. The objective is the head's output error
+     * {@code ‖h(E − Ê)ᵀ‖²} plus the lookup's {@code ‖E − Ê‖²} weighted by
+     * {@link KronOptions#embeddingLookupWeight()} times the head inputs' mean energy per feature:
+     * in the head's orientation (Eᵀ, inputs d) that is the Gram {@code H + β·tr(H)/d·I}.
+     */
+    private void refitTiedEmbedding(KronPlan.Entry e, double[] headGram) {
+      Fit f = fits.get(e);
+      int d = e.shape().out();
+      double[] h = require(headGram, e).clone();
+      double trace = 0;
+      for (int i = 0; i < d; i++) {
+        trace += h[i * d + i];
+      }
+      double ridge = options.embeddingLookupWeight() * trace / d;
+      for (int i = 0; i < d; i++) {
+        h[i * d + i] += ridge;
+      }
+      float[] headWeight = Matrices.transpose(denseOf(e), e.shape().in(), d);
+      ActivationRefit.Result r = ActivationRefit.refit(headWeight, f.factors.transpose(), f.colPos, null, h,
+          options.refitIterations(), options.refitDamping(), workers);
+      record(e, f, new ActivationRefit.Result(r.factors().transpose(), r.errorBefore(), r.errorAfter(), r.iterations()));
+    }
+
+    private void record(KronPlan.Entry e, Fit f, ActivationRefit.Result r) {
+      f.factors = r.factors();
+      f.outputBefore = r.errorBefore();
+      f.outputAfter = r.errorAfter();
+      progress.accept(String.format(Locale.ROOT, "%s refit on activations: ‖X(W−Ŵ)‖/‖XW‖ %.4f → %.4f (%d sweeps)",
+          e.label(), r.errorBefore(), r.errorAfter(), r.iterations()));
+    }
+
+    private static double[] require(double[] gram, KronPlan.Entry e) {
+      if (gram == null) {
+        throw new IllegalStateException("no calibration statistics for " + e.layer());
+      }
+      return gram;
+    }
+
+    /** {@code model} with the layers of {@code entries} replaced by their current factors. */
+    private ModelIr apply(ModelIr model, List<KronPlan.Entry> entries) {
+      Map<String, List<KronPlan.Entry>> byLayer = new LinkedHashMap<>();
+      for (KronPlan.Entry e : entries) {
+        byLayer.computeIfAbsent(e.layer(), k -> new ArrayList<>()).add(e);
+      }
+      ModelIr out = model;
+      for (Map.Entry<String, List<KronPlan.Entry>> layer : byLayer.entrySet()) {
+        if (layer.getKey().equals(KronPlan.EMBEDDING)) {
+          Fit f = fits.get(layer.getValue().get(0));
+          out = out.withTokenEmbedding(new KroneckerEmbedding(f.factors, f.colPos));
+          continue;
+        }
+        Linear original = base.linears().get(layer.getKey());
+        out = out.withLinear(layer.getKey(), original.withWeight(weightOf(layer.getKey(), layer.getValue(), original)));
+      }
+      return out;
+    }
+
+    private LinearWeight weightOf(String layer, List<KronPlan.Entry> entries, Linear original) {
+      if (entries.size() == 1 && entries.get(0).part().isEmpty()) {
+        Fit f = fits.get(entries.get(0));
+        return new KroneckerLinear(f.factors, f.rowPos, f.colPos);
+      }
+      // Q, K, V column groups; a group the plan left out stays dense.
+      ModelConfig c = base.config();
+      int[] bounds = {0, c.queryWidth(), c.queryWidth() + c.kvWidth(), c.queryWidth() + 2 * c.kvWidth()};
+      String[] names = {"q", "k", "v"};
+      Map<String, KronPlan.Entry> byPart = new HashMap<>();
+      entries.forEach(e -> byPart.put(e.part(), e));
+      List<LinearWeight> parts = new ArrayList<>();
+      Tensor dense = null;
+      for (int p = 0; p < 3; p++) {
+        KronPlan.Entry e = byPart.get(names[p]);
+        if (e != null) {
+          Fit f = fits.get(e);
+          parts.add(new KroneckerLinear(f.factors, f.rowPos, f.colPos));
+        } else {
+          if (dense == null) {
+            dense = original.weight().toDense();
+          }
+          parts.add(new DenseLinear(dense.columns(bounds[p], bounds[p + 1])));
+        }
+      }
+      return new ColumnGroupsLinear(parts, List.of(names));
+    }
+
+    private float[] denseOf(KronPlan.Entry e) {
+      if (e.kind() == KronPlan.Kind.EMBEDDING) {
+        return base.tokenEmbedding().toDense().data();
+      }
+      Tensor w = base.linears().get(e.layer()).weight().toDense();
+      return e.part().isEmpty() ? w.data() : w.columns(e.columnFrom(), e.columnTo()).data();
+    }
+
+    private KronReport.Layer layerReport(KronPlan.Entry e, Fit f) {
+      KronShape s = e.shape();
+      float[] w = denseOf(e);
+      float[] approx = Matrices.gather(f.factors.dense(), s.in(), s.out(), f.rowPos, f.colPos);
+      double written = Math.sqrt(Matrices.squaredDistance(w, approx)) / nonZero(f.norm);
+      return new KronReport.Layer(e.label(), s, s.denseParameterCount(), f.rowPos != null, f.colPos != null, f.rounds,
+          f.without, f.with, written, f.outputBefore, f.outputAfter);
+    }
+  }
+}
