@@ -4,6 +4,7 @@ import dev.edgelm.cli.hub.HubErrors;
 import dev.edgelm.compressor.CheckpointException;
 import dev.edgelm.compressor.CompressorException;
 import dev.edgelm.compressor.UsageException;
+import dev.edgelm.daemon.ConfigException;
 import dev.edgelm.engine.EngineException;
 import dev.edgelm.engine.InvalidRequestException;
 import dev.edgelm.engine.ModelPackageException;
@@ -42,6 +43,12 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
     if (ex instanceof HubException h) {
       return print(err, ex, HubErrors.message(h), HubErrors.exitCode(h));
     }
+    if (ex instanceof ConfigException) {
+      return print(err, ex, ex.getMessage() + " (see 'edgelm serve --describe-config')", ExitCodes.USAGE);
+    }
+    if (ex instanceof RemoteGenerator.RemoteCallException r) {
+      return print(err, ex, "the daemon answered " + r.status.name() + ": " + r.getMessage(), remoteExitCode(r));
+    }
     int code = exitCode(ex);
     String message = code == ExitCodes.FAILURE && !(ex instanceof EngineException || ex instanceof CompressorException || ex instanceof UncheckedIOException)
         ? "internal error: " + ex.getClass().getSimpleName() + ": " + oneLine(ex.getMessage())
@@ -57,6 +64,13 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
     }
     err.flush();
     return code;
+  }
+
+  private static int remoteExitCode(RemoteGenerator.RemoteCallException r) {
+    return switch (r.status) {
+      case INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED -> ExitCodes.USAGE;
+      default -> ExitCodes.FAILURE;
+    };
   }
 
   static int exitCode(Throwable ex) {

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       EvalCommand.class,
       BenchCommand.class,
+      ServeCommand.class,
       PublishCommand.class,
       PullCommand.class,
       LsCommand.class,

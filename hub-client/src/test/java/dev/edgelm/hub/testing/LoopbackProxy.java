@@ -17,6 +17,9 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Phaser;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 /**
@@ -85,6 +88,8 @@ public final class LoopbackProxy implements AutoCloseable {
     return t;
   });
   private final List<Exchange> log = new CopyOnWriteArrayList<>();
+  /** Connections accepted whose exchange is not logged yet: readers of the log wait for them. */
+  private final Phaser inFlight = new Phaser(1);
   private volatile Fault fault;
   private int applied;
 
@@ -117,8 +122,23 @@ public final class LoopbackProxy implements AutoCloseable {
     applied = 0;
   }
 
+  /**
+   * Every exchange so far. A client can see a response complete before the proxy thread that sent
+   * it has logged it, so this first waits (up to 10 s) for accepted connections to finish.
+   */
   public List<Exchange> exchanges() {
+    awaitQuiet();
     return List.copyOf(log);
+  }
+
+  private void awaitQuiet() {
+    try {
+      inFlight.awaitAdvanceInterruptibly(inFlight.arrive(), 10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (TimeoutException e) {
+      // A connection still open (e.g. a client that went silent): report what is logged.
+    }
   }
 
   public void clearLog() {
@@ -127,6 +147,7 @@ public final class LoopbackProxy implements AutoCloseable {
 
   /** Body bytes sent to clients for blob downloads whose path contains {@code digestHex}. */
   public long blobBytesSent(String digestHex) {
+    awaitQuiet();
     return log.stream().filter(e -> e.isBlobGet() && e.path().contains(digestHex)).mapToLong(Exchange::bodyBytes).sum();
   }
 
@@ -134,7 +155,14 @@ public final class LoopbackProxy implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket c = server.accept();
-        pool.execute(() -> handle(c));
+        inFlight.register();
+        pool.execute(() -> {
+          try {
+            handle(c);
+          } finally {
+            inFlight.arriveAndDeregister();
+          }
+        });
       } catch (IOException e) {
         return;
       }
@@ -172,9 +200,9 @@ public final class LoopbackProxy implements AutoCloseable {
         int status = (int) f.param();
         String resp = "HTTP/1.1 " + status + " Injected\r\nContent-Length: 0\r\nConnection: close\r\n"
             + (f.retryAfter() != null ? "Retry-After: " + f.retryAfter() + "\r\n" : "") + "\r\n";
+        log.add(new Exchange(req.method(), req.path(), range, status, 0, "status " + status));
         cout.write(resp.getBytes(StandardCharsets.US_ASCII));
         cout.flush();
-        log.add(new Exchange(req.method(), req.path(), range, status, 0, "status " + status));
         return;
       }
       try (Socket backend = new Socket(InetAddress.getLoopbackAddress(), backendPort)) {

@@ -1,0 +1,124 @@
+package dev.edgelm.daemon.internal;
+
+import dev.edgelm.daemon.CapacityExceededException;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Admission control for one model: at most {@code maxConcurrent} generations run, at most
+ * {@code maxQueued} wait for a slot in arrival order, and any more are refused with
+ * {@link CapacityExceededException} (RESOURCE_EXHAUSTED) at once rather than queued without bound.
+ *
+ * <p>Threading: thread-safe. A short lock guards the counters and the queue; {@link Waiter#admitted()}
+ * is called outside it, on the thread that freed the slot, and must only hand off (e.g. to the
+ * waiter's event loop).
+ */
+final class Admission {
+  /** Someone waiting for a slot. */
+  interface Waiter {
+    /** The waiter now holds a slot and must {@link #release()} it exactly once. */
+    void admitted();
+  }
+
+  /** Outcome of {@link #enter}. */
+  enum Entry {
+    ADMITTED,
+    QUEUED
+  }
+
+  private final String model;
+  private final int maxConcurrent;
+  private final int maxQueued;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
+  private int running;
+
+  Admission(String model, int maxConcurrent, int maxQueued) {
+    if (maxConcurrent < 1 || maxQueued < 0) {
+      throw new IllegalArgumentException("maxConcurrent must be >= 1 and maxQueued >= 0");
+    }
+    this.model = model;
+    this.maxConcurrent = maxConcurrent;
+    this.maxQueued = maxQueued;
+  }
+
+  /**
+   * Takes a slot now ({@link Entry#ADMITTED}: the caller holds it) or queues {@code waiter}
+   * ({@link Entry#QUEUED}: it will be told by {@link Waiter#admitted()}, unless it {@link #leave}s).
+   *
+   * @throws CapacityExceededException when every slot is taken and the queue is full
+   */
+  Entry enter(Waiter waiter) {
+    lock.lock();
+    try {
+      if (running < maxConcurrent && queue.isEmpty()) {
+        running++;
+        return Entry.ADMITTED;
+      }
+      if (queue.size() < maxQueued) {
+        queue.addLast(waiter);
+        return Entry.QUEUED;
+      }
+    } finally {
+      lock.unlock();
+    }
+    throw new CapacityExceededException("model '" + model + "' is busy: " + maxConcurrent + " generations running and "
+        + maxQueued + " waiting (its max_concurrent and max_queued); retry later");
+  }
+
+  /** Removes a queued waiter; false when it is not queued (it was admitted meanwhile and must release its slot). */
+  boolean leave(Waiter waiter) {
+    lock.lock();
+    try {
+      return queue.remove(waiter);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Frees a slot: hands it to the longest-waiting waiter, if any. */
+  void release() {
+    Waiter next;
+    lock.lock();
+    try {
+      next = queue.pollFirst();
+      if (next == null) {
+        if (running == 0) {
+          throw new IllegalStateException("release without a slot");
+        }
+        running--;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (next != null) {
+      next.admitted();
+    }
+  }
+
+  int running() {
+    lock.lock();
+    try {
+      return running;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  int queued() {
+    lock.lock();
+    try {
+      return queue.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  int maxConcurrent() {
+    return maxConcurrent;
+  }
+
+  int maxQueued() {
+    return maxQueued;
+  }
+}

@@ -1,0 +1,575 @@
+package dev.edgelm.daemon.internal;
+
+import dev.edgelm.daemon.BadRequestException;
+import dev.edgelm.daemon.CapacityExceededException;
+import dev.edgelm.daemon.DeadlineExceededException;
+import dev.edgelm.daemon.NotReadyException;
+import dev.edgelm.engine.FinishReason;
+import dev.edgelm.engine.Generation;
+import dev.edgelm.engine.GenerationChunk;
+import dev.edgelm.engine.TokenLogprob;
+import dev.edgelm.engine.Usage;
+import dev.edgelm.proto.v1.GenerateRequest;
+import dev.edgelm.proto.v1.GenerateResponse;
+import dev.edgelm.proto.v1.Timings;
+import dev.edgelm.proto.v1.TopLogprob;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.vertx.core.Context;
+import io.vertx.core.MultiMap;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.GrpcServerRequest;
+import io.vertx.grpc.server.GrpcServerResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One {@code Generate} stream, from its request to its status.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>The call lives on its connection's event loop (the Vert.x context); the model runs on the
+ * decode workers. A worker runs steps ({@link Generation#next()}) in a loop and posts each chunk to
+ * the context, which writes it; the worker does not wait for the write, so the event loop is never
+ * on the decode path. When other streams are waiting for a worker, it hands its thread over after
+ * each step (the workers interleave streams step by step); a lone stream keeps its thread.
+ *
+ * <p>Backpressure: the worker stops (and frees its thread) once {@code generation.max_buffered_messages}
+ * messages it produced are not yet sent to the network, or the response's write queue is full. The
+ * context resumes it when a write completes or the drain handler fires. The {@code paused} flag is
+ * set before a last re-check on the worker and cleared by compare-and-set on either side, so a
+ * wake-up is never lost and a stream is never resumed twice. Nothing is buffered but those few
+ * messages.
+ *
+ * <p>Cancellation (client cancel or disconnect, deadline, drain timeout) sets a flag that the worker
+ * turns into {@link Generation#cancel()} before its next step: a step already running completes, the
+ * following one ends the generation without running the model. A paused stream is resumed to end.
+ * Every call ends in {@link #finish}, which frees the admission slot and the model lease exactly once.
+ *
+ * <p>Threading: fields without a note are confined to the context; {@link #generation} is confined
+ * to the worker running the stream (one at a time; executor hand-offs order them); the atomics and
+ * volatiles are shared.
+ */
+final class GenerateCall implements Admission.Waiter {
+  private static final Logger LOG = Logger.getLogger(GenerateCall.class.getName());
+  private static final TextMapGetter<MultiMap> HEADERS = new TextMapGetter<>() {
+    @Override
+    @SuppressWarnings("deprecation") // still abstract in the API; the W3C propagator reads headers by name
+    public Iterable<String> keys(MultiMap carrier) {
+      return carrier.names();
+    }
+
+    @Override
+    public String get(MultiMap carrier, String key) {
+      return carrier == null ? null : carrier.get(key);
+    }
+  };
+
+  private enum Phase { NEW, QUEUED, RUNNING, DONE }
+
+  /** What one step produced, handed from the worker to the context. */
+  private record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, dev.edgelm.engine.Timings timings) {}
+
+  private final GenerateService svc;
+  private final GrpcServerRequest<GenerateRequest, GenerateResponse> request;
+  private final GrpcServerResponse<GenerateRequest, GenerateResponse> response;
+  private final Context context;
+  private final long arrivalNanos;
+
+  private RequestMapping req;
+  private ServedModel served;
+  private LoadedModel.Lease lease;
+  private String variant = "";
+  private Span span;
+  private Span phaseSpan;
+  private long deadlineTimer = -1;
+
+  private Phase phase = Phase.NEW;
+  private boolean started;
+  private boolean holdsSlot;
+  /** A status has been sent (or the client is gone): nothing more is written. */
+  private boolean responded;
+  private boolean clientGone;
+  private int tokensSeen;
+  /** Model steps started when the cancel was issued; -1 until then. */
+  private int stepsAtCancel = -1;
+  private long admittedNanos;
+  private long firstTokenNanos = -1;
+  private GrpcStatus endStatus = GrpcStatus.OK;
+  private boolean finished;
+
+  /** Messages the worker produced that are not yet sent to the network (shared). */
+  private final AtomicInteger unsent = new AtomicInteger();
+  /** The worker stopped for a slow reader and holds no thread (shared). */
+  private final AtomicBoolean paused = new AtomicBoolean();
+  /** Steps that ran, or are running, the model (shared). */
+  private final AtomicInteger modelSteps = new AtomicInteger();
+  private volatile boolean queueFull;
+  private volatile boolean cancelRequested;
+  /** Worker-confined. */
+  private Generation generation;
+
+  GenerateCall(GenerateService svc, GrpcServerRequest<GenerateRequest, GenerateResponse> request, Context context) {
+    this.svc = svc;
+    this.request = request;
+    this.response = request.response();
+    this.context = context;
+    this.arrivalNanos = svc.ticker.read();
+  }
+
+  // ---- context: arrival, admission ---------------------------------------------------------
+
+  void start(GenerateRequest message) {
+    if (started) {
+      return; // a server-streaming call has one request message
+    }
+    started = true;
+    svc.streams.add(this);
+    try {
+      if (svc.draining()) {
+        throw new NotReadyException("the daemon is draining (shutting down); retry on another instance");
+      }
+      req = RequestMapping.of(message, svc.limits.defaultMaxTokens());
+      startSpan();
+      served = svc.registry.served(req.model());
+      lease = svc.registry.acquire(served);
+      variant = lease.loaded().model.descriptor().getId();
+      long timeout = request.timeout();
+      if (timeout > 0) {
+        deadlineTimer = context.owner().setTimer(timeout, id -> {
+          deadlineTimer = -1;
+          fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
+        });
+      }
+      if (served.admission.enter(this) == Admission.Entry.ADMITTED) {
+        holdsSlot = true;
+        run();
+      } else {
+        phase = Phase.QUEUED;
+      }
+    } catch (RuntimeException e) {
+      fail(e);
+    }
+  }
+
+  /** The request message could not be read (too large, or not a GenerateRequest). */
+  void invalidMessage(io.vertx.grpc.common.InvalidMessageException e) {
+    if (!started) {
+      started = true;
+      svc.streams.add(this);
+      fail(e instanceof io.vertx.grpc.common.MessageSizeOverflowException
+          ? new CapacityExceededException("the request message is larger than server.max_request_bytes")
+          : new BadRequestException("the request message is not a valid GenerateRequest"));
+    }
+  }
+
+  /** The client half-closed; a call that never sent its request message is malformed. */
+  void requestEnded() {
+    if (!started) {
+      started = true;
+      svc.streams.add(this);
+      fail(new BadRequestException("the call carried no GenerateRequest message"));
+    }
+  }
+
+  @Override
+  public void admitted() {
+    context.runOnContext(v -> {
+      holdsSlot = true;
+      if (responded || phase != Phase.QUEUED) {
+        finish(null, null); // gave up while the slot was on its way: hand it on
+      } else {
+        run();
+      }
+    });
+  }
+
+  private void run() {
+    phase = Phase.RUNNING;
+    admittedNanos = svc.ticker.read();
+    nextPhase("prefill");
+    submit();
+  }
+
+  // ---- worker: steps --------------------------------------------------------------------------
+
+  /** Hands the stream to a decode worker. Any thread. */
+  private void submit() {
+    try {
+      svc.decodeWorkers.execute(this::runSteps);
+    } catch (RejectedExecutionException e) {
+      context.runOnContext(v -> onStepFailed(new NotReadyException("the daemon is shutting down")));
+    }
+  }
+
+  private void runSteps() {
+    while (true) {
+      Step step = step();
+      if (step == null) {
+        return; // failed: posted to the context
+      }
+      svc.streams.messageBuffered(unsent.incrementAndGet());
+      context.runOnContext(v -> onStep(step));
+      if (step.chunk().isLast()) {
+        return;
+      }
+      if (!mayContinue()) {
+        paused.set(true);
+        svc.streams.paused(true);
+        // A write may have completed since the check: look again, so that no wake-up is lost.
+        if (!mayContinue() || !paused.compareAndSet(true, false)) {
+          return;
+        }
+        svc.streams.paused(false);
+      }
+      if (!svc.decodeWorkers.getQueue().isEmpty()) {
+        submit(); // other streams wait for a worker: take turns
+        return;
+      }
+    }
+  }
+
+  /** Whether the worker may run another step: the reader keeps up, or the generation is being cancelled. Any thread. */
+  private boolean mayContinue() {
+    return cancelRequested || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
+  }
+
+  /** Runs one step; null when it failed (the failure is posted to the context). */
+  private Step step() {
+    try {
+      if (generation == null) {
+        if (cancelRequested) {
+          GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
+          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null);
+        }
+        LoadedModel m = lease.loaded();
+        generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, svc.ticker));
+      }
+      if (cancelRequested) {
+        generation.cancel(); // the next step ends the generation without running the model
+      } else {
+        modelSteps.incrementAndGet();
+      }
+      GenerationChunk chunk = generation.next();
+      long now = svc.ticker.read();
+      if (chunk.hasToken()) {
+        svc.telemetry.generatedToken(req.model());
+      }
+      GenerateResponse message = message(chunk);
+      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings()) : new Step(chunk, message, now, null, null);
+    } catch (RuntimeException e) {
+      if (generation != null) {
+        generation.close();
+      }
+      context.runOnContext(v -> onStepFailed(e));
+      return null;
+    }
+  }
+
+  private GenerateResponse message(GenerationChunk chunk) {
+    GenerateResponse.Builder b = GenerateResponse.newBuilder().setText(chunk.text());
+    if (chunk.hasToken()) {
+      b.addTokenIds(chunk.tokenId());
+      if (req.logprobs()) {
+        dev.edgelm.proto.v1.TokenLogprob.Builder lp = dev.edgelm.proto.v1.TokenLogprob.newBuilder()
+            .setTokenId(chunk.tokenId()).setLogprob(chunk.logprob());
+        for (TokenLogprob t : chunk.topLogprobs()) {
+          lp.addTop(TopLogprob.newBuilder().setTokenId(t.id()).setLogprob(t.logprob()));
+        }
+        b.addLogprobs(lp);
+      }
+    }
+    if (!req.requestId().isEmpty()) {
+      b.setRequestId(req.requestId());
+    }
+    return b.build();
+  }
+
+  // ---- context: results ---------------------------------------------------------------------
+
+  private void onStep(Step step) {
+    if (step.chunk().hasToken()) {
+      tokensSeen++;
+      if (firstTokenNanos < 0) {
+        firstTokenNanos = step.nanos();
+        nextPhase("decode");
+      }
+    }
+    if (step.chunk().isLast()) {
+      lastStep(step);
+      return;
+    }
+    if (responded) {
+      sent(); // cancelled: the message is dropped, the worker is ending the generation
+      return;
+    }
+    write(tokensSeen == 1 ? step.message().toBuilder().setVariant(variant).build() : step.message());
+  }
+
+  private void lastStep(Step step) {
+    if (!responded) {
+      responded = true;
+      Usage u = step.usage();
+      GenerateResponse last = step.message().toBuilder()
+          .setVariant(variant)
+          .setFinishReason(finishReason(step.chunk().finishReason()))
+          .setUsage(dev.edgelm.proto.v1.Usage.newBuilder().setPromptTokens(u.promptTokens()).setCompletionTokens(u.completionTokens()))
+          .setTimings(timings(step))
+          .build();
+      response.end(last).onComplete(ar -> sent());
+    } else {
+      sent();
+    }
+    finish(step.usage(), step.timings());
+  }
+
+  private Timings timings(Step step) {
+    long end = step.nanos();
+    return Timings.newBuilder()
+        .setQueueMs(millis(admittedNanos - arrivalNanos))
+        .setTimeToFirstTokenMs(firstTokenNanos < 0 ? 0 : millis(firstTokenNanos - admittedNanos))
+        .setDecodeTokensPerSecond(step.timings() == null ? 0 : step.timings().decodeTokensPerSecond())
+        .setTotalMs(millis(end - arrivalNanos))
+        .build();
+  }
+
+  private static double millis(long nanos) {
+    return nanos / 1e6;
+  }
+
+  private static dev.edgelm.proto.v1.FinishReason finishReason(FinishReason r) {
+    return switch (r) {
+      case STOP -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_STOP;
+      case LENGTH -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_LENGTH;
+      case CANCELLED -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_CANCELLED;
+    };
+  }
+
+  private void onStepFailed(RuntimeException e) {
+    fail(e);
+    finish(null, null);
+  }
+
+  // ---- context: writes and backpressure ------------------------------------------------------
+
+  private void write(GenerateResponse message) {
+    response.write(message).onComplete(ar -> {
+      if (ar.failed()) {
+        clientGone("a write failed: " + ar.cause().getMessage());
+      }
+      sent();
+    });
+    queueFull = response.writeQueueFull();
+  }
+
+  /** A message the worker produced has left (sent, or dropped): one more may be produced. */
+  private void sent() {
+    unsent.decrementAndGet();
+    svc.streams.messageSent();
+    resumeIfPaused();
+  }
+
+  /** The response's write queue drained. */
+  void drained() {
+    queueFull = response.writeQueueFull();
+    resumeIfPaused();
+  }
+
+  private void resumeIfPaused() {
+    if (paused.get() && mayContinue() && paused.compareAndSet(true, false)) {
+      svc.streams.paused(false);
+      submit();
+    }
+  }
+
+  // ---- context: cancellation and failure ----------------------------------------------------
+
+  /** The client cancelled, disconnected, or a write failed. */
+  void clientGone(String why) {
+    if (clientGone || finished) {
+      return;
+    }
+    clientGone = true;
+    LOG.fine(() -> "stream for " + (req == null ? "?" : req.model()) + " ended by the client: " + why);
+    if (!responded) {
+      responded = true;
+      endStatus = GrpcStatus.CANCELLED;
+    }
+    abandon();
+  }
+
+  /** Drain timeout: a running generation ends with finish reason CANCELLED (status OK); a queued one is refused. */
+  void drainCancel() {
+    context.runOnContext(v -> {
+      if (phase == Phase.RUNNING) {
+        cancelGeneration();
+      } else if (!finished) {
+        fail(new NotReadyException("the daemon is draining (shutting down); retry on another instance"));
+      }
+    });
+  }
+
+  /** Sends the status for {@code e} (unless one was sent) and stops the generation. */
+  private void fail(Throwable e) {
+    if (phase == Phase.RUNNING) {
+      cancelRequested = true; // before the status leaves: no step starts once the client can know
+    }
+    if (!responded) {
+      responded = true;
+      StatusMapper.Failure f = StatusMapper.map(e);
+      endStatus = f.status();
+      if (f.status() == GrpcStatus.INTERNAL) {
+        LOG.log(Level.WARNING, "Generate failed", e);
+      }
+      if (!clientGone) {
+        try {
+          response.status(f.status()).statusMessage(f.message()).end();
+        } catch (IllegalStateException closed) {
+          // the stream was already reset or ended underneath: nothing left to tell the client
+        }
+      }
+    }
+    abandon();
+  }
+
+  /** Stops whatever the call is doing; it ends in {@link #finish} once nothing is in flight. */
+  private void abandon() {
+    switch (phase) {
+      case NEW -> finish(null, null);
+      case QUEUED -> {
+        if (served.admission.leave(this)) {
+          finish(null, null);
+        } // else: admitted() is on its way and will finish
+      }
+      case RUNNING -> cancelGeneration();
+      case DONE -> { }
+    }
+  }
+
+  private void cancelGeneration() {
+    cancelRequested = true; // first: whoever observes the cancel below, no step starts after it
+    if (stepsAtCancel < 0) {
+      stepsAtCancel = modelSteps.get();
+      svc.streams.cancelling(true);
+    }
+    if (paused.compareAndSet(true, false)) {
+      svc.streams.paused(false);
+      submit(); // a paused stream holds no worker: give it one to end
+    }
+  }
+
+  // ---- context: the end -----------------------------------------------------------------------
+
+  private void finish(Usage usage, dev.edgelm.engine.Timings engineTimings) {
+    if (finished) {
+      return;
+    }
+    finished = true;
+    phase = Phase.DONE;
+    if (deadlineTimer >= 0) {
+      context.owner().cancelTimer(deadlineTimer);
+      deadlineTimer = -1;
+    }
+    if (paused.compareAndSet(true, false)) {
+      svc.streams.paused(false);
+    }
+    if (stepsAtCancel >= 0) {
+      svc.streams.cancelling(false);
+    }
+    if (holdsSlot) {
+      holdsSlot = false;
+      served.admission.release();
+    }
+    if (lease != null) {
+      lease.close();
+      svc.registry.touch(served);
+    }
+    svc.streams.remove(this);
+    record(usage, engineTimings);
+  }
+
+  private void record(Usage usage, dev.edgelm.engine.Timings engineTimings) {
+    String model = req == null || served == null ? "(unknown)" : req.model();
+    long now = svc.ticker.read();
+    Telemetry t = svc.telemetry;
+    t.requestEnded(model, endStatus, Duration.ofNanos(now - arrivalNanos));
+    if (usage != null) {
+      t.tokenUsage(model, usage.promptTokens(), usage.completionTokens());
+    }
+    if (stepsAtCancel >= 0 && served != null) {
+      t.stepsAfterCancel(model, modelSteps.get() - stepsAtCancel);
+    }
+    if (endStatus == GrpcStatus.OK && firstTokenNanos >= 0) {
+      t.timeToFirstToken(model, Duration.ofNanos(firstTokenNanos - arrivalNanos));
+      if (engineTimings != null && engineTimings.decodeTokensPerSecond() > 0) {
+        t.timePerOutputToken(model, 1.0 / engineTimings.decodeTokensPerSecond());
+      }
+    }
+    endSpans(usage);
+  }
+
+  // ---- tracing --------------------------------------------------------------------------------
+
+  private void startSpan() {
+    io.opentelemetry.context.Context parent = svc.telemetry.propagator().extract(io.opentelemetry.context.Context.root(), request.headers(), HEADERS);
+    span = svc.telemetry.tracer().spanBuilder(Telemetry.OPERATION_NAME + " " + req.model())
+        .setParent(parent)
+        .setSpanKind(SpanKind.SERVER)
+        .setAttribute(Telemetry.OPERATION, Telemetry.OPERATION_NAME)
+        .setAttribute(Telemetry.MODEL, req.model())
+        .setAttribute("gen_ai.request.max_tokens", (long) req.maxTokens())
+        .setAttribute("gen_ai.request.temperature", (double) req.sampling().temperature())
+        .setAttribute("rpc.system", "grpc")
+        .setAttribute("rpc.service", "edgelm.v1.Generation")
+        .setAttribute("rpc.method", "Generate")
+        .startSpan();
+    if (!req.requestId().isEmpty()) {
+      span.setAttribute("edgelm.request_id", req.requestId());
+    }
+    phaseSpan = childSpan("queue");
+  }
+
+  private Span childSpan(String name) {
+    return svc.telemetry.tracer().spanBuilder(name).setParent(io.opentelemetry.context.Context.root().with(span)).startSpan();
+  }
+
+  /** Ends the current phase's span and starts {@code to}'s. */
+  private void nextPhase(String to) {
+    if (phaseSpan != null) {
+      phaseSpan.end();
+    }
+    phaseSpan = span == null ? null : childSpan(to);
+  }
+
+  private void endSpans(Usage usage) {
+    if (phaseSpan != null) {
+      phaseSpan.end();
+      phaseSpan = null;
+    }
+    if (span == null) {
+      return;
+    }
+    if (usage != null) {
+      span.setAttribute("gen_ai.usage.input_tokens", (long) usage.promptTokens());
+      span.setAttribute("gen_ai.usage.output_tokens", (long) usage.completionTokens());
+    }
+    if (!variant.isEmpty()) {
+      span.setAttribute("gen_ai.response.model", served.name + "/" + variant);
+    }
+    span.setAttribute(AttributeKey.stringKey("rpc.grpc.status"), endStatus.name());
+    if (endStatus != GrpcStatus.OK && endStatus != GrpcStatus.CANCELLED) {
+      span.setStatus(StatusCode.ERROR, endStatus.name().toLowerCase(Locale.ROOT));
+      span.setAttribute(Telemetry.ERROR_TYPE, endStatus.name());
+    }
+    span.end();
+  }
+}

@@ -1,0 +1,124 @@
+package dev.edgelm.daemon.internal;
+
+import dev.edgelm.daemon.ServableModel;
+import java.util.concurrent.Executor;
+
+/**
+ * A model in memory, as the cache holds it: the {@link ServableModel}, what it weighs against the
+ * memory budget, and a count of the streams using it.
+ *
+ * <p>The cache may drop a model that streams still use (eviction, expiry, unload): it is then
+ * retired, and closed only when its last {@link Lease} is released, on the closer executor, so
+ * neither a cache thread nor an event loop ever waits for a session to close.
+ *
+ * <p>Threading: thread-safe; a short lock guards the lease count.
+ */
+final class LoadedModel {
+  final ServedModel served;
+  final ServableModel model;
+  /** Weights + KV budget (bytes/token x context x max_concurrent). */
+  final long weightBytes;
+  final long kvBudgetBytes;
+  /** Longest sequence served: the model's context, capped by generation.max_context. */
+  final int contextLength;
+  private final Executor closer;
+
+  private final Object lock = new Object();
+  private int leases;
+  private boolean retired;
+  private boolean closed;
+  /** Why the cache is dropping it, set just before an eviction the registry itself decides. */
+  volatile String evictionCause;
+  volatile long lastUsedNanos;
+
+  LoadedModel(ServedModel served, ServableModel model, long kvBudgetBytes, int contextLength, Executor closer, long nowNanos) {
+    this.served = served;
+    this.model = model;
+    this.kvBudgetBytes = kvBudgetBytes;
+    this.weightBytes = model.residentBytes() + kvBudgetBytes;
+    this.contextLength = contextLength;
+    this.closer = closer;
+    this.lastUsedNanos = nowNanos;
+  }
+
+  /** A use of the model by one stream; {@link #close()} exactly once (idempotent). */
+  final class Lease implements AutoCloseable {
+    private boolean released;
+
+    LoadedModel loaded() {
+      return LoadedModel.this;
+    }
+
+    @Override
+    public void close() {
+      synchronized (lock) {
+        if (released) {
+          return;
+        }
+        released = true;
+        leases--;
+        if (!(retired && leases == 0)) {
+          return;
+        }
+      }
+      closeNow();
+    }
+  }
+
+  /** A new lease, or null when the model is retired (the caller treats it as not loaded). */
+  Lease acquire(long nowNanos) {
+    synchronized (lock) {
+      if (retired) {
+        return null;
+      }
+      leases++;
+    }
+    lastUsedNanos = nowNanos;
+    return new Lease();
+  }
+
+  /** The cache no longer holds it: close now if unused, else when the last lease is released. */
+  void retire() {
+    synchronized (lock) {
+      if (retired) {
+        return;
+      }
+      retired = true;
+      if (leases > 0) {
+        return;
+      }
+    }
+    closeNow();
+  }
+
+  int leases() {
+    synchronized (lock) {
+      return leases;
+    }
+  }
+
+  boolean retired() {
+    synchronized (lock) {
+      return retired;
+    }
+  }
+
+  private void closeNow() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    try {
+      closer.execute(model::close);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      model.close(); // shutting down: the closer thread is gone
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LoadedModel[" + served.name + ", " + weightBytes + " B, leases=" + leases() + ", retired=" + retired() + "]";
+  }
+}

@@ -1,0 +1,286 @@
+package dev.edgelm.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.edgelm.daemon.testing.Awaits;
+import dev.edgelm.daemon.testing.FakeModelLoader;
+import dev.edgelm.daemon.testing.TestDaemon;
+import dev.edgelm.engine.testing.FakeLanguageModel;
+import dev.edgelm.proto.v1.FinishReason;
+import dev.edgelm.proto.v1.GenerateRequest;
+import dev.edgelm.proto.v1.GenerateResponse;
+import io.vertx.grpc.common.GrpcStatus;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Generation service over a real gRPC connection to an in-process daemon serving fake models
+ * ({@link FakeModelLoader}): streaming, status codes, admission, cancellation, deadlines,
+ * backpressure, drain. Steps of a "gated" model wait for permits, so the tests decide exactly when
+ * the model runs.
+ */
+class GenerationServiceTest {
+  @TempDir Path tmp;
+
+  private final FakeModelLoader loader = new FakeModelLoader();
+  private TestDaemon d;
+
+  @AfterEach
+  void stop() {
+    if (d != null) {
+      d.close();
+    }
+  }
+
+  private TestDaemon start(String model, Map<String, String> flags) {
+    Map<String, String> all = new LinkedHashMap<>();
+    all.put("models." + model + ".path", FakeModelLoader.writePackage(tmp.resolve(model), model, 4096).toString());
+    all.putAll(flags);
+    d = TestDaemon.start(loader, all);
+    Awaits.until("the daemon is ready", d.daemon::ready);
+    return d;
+  }
+
+  private static GenerateRequest request(String model, int maxTokens) {
+    return GenerateRequest.newBuilder().setModel(model).setPrompt("ab").setMaxTokens(maxTokens).build();
+  }
+
+  /** A model whose every step waits for a permit. */
+  private static FakeLanguageModel gated(FakeLanguageModel m, Semaphore permits) {
+    return m.beforeAppend(n -> permits.acquireUninterruptibly());
+  }
+
+  @Test
+  void generate_streamsTextThenFinishReasonUsageAndTimings() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(10, 64));
+    start("tiny", Map.of());
+    TestDaemon.Stream s = d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("ab").setRequestId("r-1").build());
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals("abcdabcdab", s.text());
+    GenerateResponse first = s.messages.get(0);
+    assertEquals("fp32", first.getVariant());
+    assertEquals("r-1", first.getRequestId());
+    GenerateResponse last = s.last();
+    assertEquals(FinishReason.FINISH_REASON_STOP, last.getFinishReason());
+    assertEquals(2, last.getUsage().getPromptTokens());
+    assertEquals(11, last.getUsage().getCompletionTokens()); // ten tokens and EOS
+    assertTrue(last.getTimings().getTotalMs() > 0);
+    for (int i = 0; i < s.messages.size() - 1; i++) {
+      assertEquals(FinishReason.FINISH_REASON_UNSPECIFIED, s.messages.get(i).getFinishReason(), "only the last message finishes");
+    }
+  }
+
+  @Test
+  void generate_maxTokens_finishesWithLength() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(100, 256));
+    start("tiny", Map.of());
+    TestDaemon.Stream s = d.generate(request("tiny", 5));
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals("abcda", s.text());
+    assertEquals(FinishReason.FINISH_REASON_LENGTH, s.last().getFinishReason());
+    assertEquals(5, s.last().getUsage().getCompletionTokens());
+  }
+
+  @Test
+  void generate_logprobs_reportsEachTokenWithAlternatives() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.Stream s = d.generate(request("tiny", 3).toBuilder().setLogprobs(2).build());
+    assertEquals(GrpcStatus.OK, s.await().status());
+    int tokens = 0;
+    for (GenerateResponse m : s.messages) {
+      assertEquals(m.getTokenIdsCount(), m.getLogprobsCount());
+      for (int i = 0; i < m.getLogprobsCount(); i++) {
+        assertEquals(m.getTokenIds(i), m.getLogprobs(i).getTokenId());
+        assertEquals(2, m.getLogprobs(i).getTopCount());
+        tokens++;
+      }
+    }
+    assertEquals(3, tokens);
+  }
+
+  @Test
+  void generate_unknownModel_givesNotFound() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.Status st = d.generate(request("nope", 3)).await();
+    assertEquals(GrpcStatus.NOT_FOUND, st.status());
+    assertTrue(st.message().contains("tiny"), st.message());
+  }
+
+  @Test
+  void generate_badInput_givesInvalidArgument() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 16));
+    start("tiny", Map.of());
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", 3).toBuilder().setPrompt("").build()).await().status());
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", 3).toBuilder().setTemperature(-1).build()).await().status());
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("", 3)).await().status());
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", -1)).await().status());
+    TestDaemon.Status tooLong = d.generate(request("tiny", 3).toBuilder().setPrompt("abababababababababab").build()).await();
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, tooLong.status());
+    assertTrue(tooLong.message().contains("context"), tooLong.message());
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", 3).toBuilder().setPrompt("").addPromptTokenIds(9999).build()).await().status());
+  }
+
+  @Test
+  void generate_requestLargerThanTheLimit_givesResourceExhausted() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of("server.max_request_bytes", "1024"));
+    TestDaemon.Status st = d.generate(request("tiny", 3).toBuilder().setPrompt("a".repeat(4000)).build()).await();
+    assertEquals(GrpcStatus.RESOURCE_EXHAUSTED, st.status());
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3)).await().status(), "the daemon serves on");
+  }
+
+  @Test
+  void generate_outputCappedByContext_finishesWithLength() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(100, 256));
+    start("tiny", Map.of("generation.max_context", "10"));
+    TestDaemon.Stream s = d.generate(request("tiny", 50));
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals(FinishReason.FINISH_REASON_LENGTH, s.last().getFinishReason());
+    assertEquals(8, s.last().getUsage().getCompletionTokens()); // 2 prompt + 8 = the capped context of 10
+  }
+
+  @Test
+  void generate_eightConcurrentStreams_allCompleteWithTheirText() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(200, 512));
+    start("tiny", Map.of("models.tiny.max_concurrent", "3", "models.tiny.max_queued", "8", "generation.workers", "2"));
+    List<TestDaemon.Stream> streams = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      streams.add(d.generate(request("tiny", 100 + i)));
+    }
+    for (int i = 0; i < 8; i++) {
+      TestDaemon.Stream s = streams.get(i);
+      assertEquals(GrpcStatus.OK, s.await().status());
+      assertEquals(100 + i, s.text().length());
+      assertEquals(100 + i, s.last().getUsage().getCompletionTokens());
+    }
+  }
+
+  @Test
+  void generate_queueFull_givesResourceExhausted() {
+    Semaphore permits = new Semaphore(0);
+    loader.serve("tiny", () -> gated(FakeModelLoader.saying(5, 64), permits));
+    start("tiny", Map.of("models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1"));
+    TestDaemon.Stream running = d.generate(request("tiny", 5));
+    Awaits.until("the first stream runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    TestDaemon.Stream queued = d.generate(request("tiny", 5));
+    Awaits.until("the second stream waits", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
+    TestDaemon.Status refused = d.generate(request("tiny", 5)).await();
+    assertEquals(GrpcStatus.RESOURCE_EXHAUSTED, refused.status());
+    assertTrue(refused.message().contains("max_queued"), refused.message());
+    permits.release(1000);
+    assertEquals(GrpcStatus.OK, running.await().status());
+    assertEquals(GrpcStatus.OK, queued.await().status());
+    assertTrue(queued.last().getTimings().getQueueMs() > 0);
+  }
+
+  @Test
+  void generate_clientCancel_stopsDecodingWithinOneStep() {
+    Semaphore permits = new Semaphore(0);
+    FakeLanguageModel model = gated(FakeModelLoader.saying(1000, 2048), permits);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of());
+    TestDaemon.Stream s = d.generate(request("tiny", 1000));
+    permits.release(3);
+    Awaits.until("three tokens arrive", () -> s.messages.size() == 3);
+    Awaits.until("the fourth step is running", () -> model.appendCalls() == 4);
+    s.cancel();
+    Awaits.until("the daemon sees the cancel", () -> d.metric("edgelm_stream_cancelling", "") == 1);
+    permits.release(1000); // the step in progress may now end; no further step may run
+    Awaits.until("the slot is free", () -> d.metric("edgelm_active_streams", "tiny") == 0 && d.metric("edgelm_stream_cancelling", "") == 0);
+    assertEquals(4, model.appendCalls(), "only the step running at the cancel completed");
+    assertEquals(0, model.openSequences(), "the sequence is closed");
+    String m = d.metrics();
+    assertEquals(1, TestDaemon.metricValue(m, "edgelm_generation_steps_after_cancel_count", "tiny"));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_generation_steps_after_cancel_sum", "tiny"), "no step started after the cancel");
+    assertEquals(4, TestDaemon.metricValue(m, "edgelm_generated_tokens_total", "tiny"));
+    assertEquals(1, TestDaemon.metricValue(m, "edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""));
+  }
+
+  @Test
+  void generate_deadline_givesDeadlineExceeded() {
+    Semaphore permits = new Semaphore(0);
+    FakeLanguageModel model = gated(FakeModelLoader.saying(1000, 2048), permits);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of());
+    permits.release(1);
+    TestDaemon.Stream s = d.generate(request("tiny", 1000), Map.of(), 300);
+    TestDaemon.Status st = s.await(); // the second step waits for a permit that only comes after the deadline
+    assertEquals(GrpcStatus.DEADLINE_EXCEEDED, st.status());
+    permits.release(1000);
+    Awaits.until("the slot is free", () -> d.metric("edgelm_active_streams", "tiny") == 0 && d.metric("edgelm_stream_cancelling", "") == 0);
+    assertEquals(2, model.appendCalls(), "the step running at the deadline completed, no other");
+    assertEquals(1, d.metric("edgelm_requests_total", "DEADLINE_EXCEEDED"));
+  }
+
+  @Test
+  void generate_slowReader_pausesDecodingWithinTheBufferBound() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("generation.max_buffered_messages", "4"));
+    TestDaemon.Stream s = d.generate(request("tiny", 20_000));
+    Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
+    s.pause();
+    // The reader has stopped: decoding runs on until the client's buffers and the HTTP/2 window are
+    // full and the daemon holds max_buffered_messages, then comes to rest.
+    long appends = Awaits.settled("decoding", model::appendCalls, java.time.Duration.ofMillis(300));
+    assertEquals(1, d.metric("edgelm_stream_paused", ""), "the stream is paused, holding no worker");
+    assertTrue(appends < 2_000, "decoding ran " + appends + " steps ahead of a reader that stopped");
+    assertEquals(4, d.metric("edgelm_stream_buffered_messages", ""), "max_buffered_messages are waiting for the reader");
+    assertTrue(d.metric("edgelm_stream_buffered_messages_max", "") <= 4, "buffered messages stayed within generation.max_buffered_messages");
+    s.resume();
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals(20_000, s.text().length());
+    assertTrue(d.metric("edgelm_stream_buffered_messages_max", "") <= 4);
+  }
+
+  @Test
+  void generate_whileModelLoads_givesUnavailable_andHealthNotServing() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64)).closeGate();
+    Map<String, String> flags = Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString());
+    d = TestDaemon.start(loader, flags);
+    assertEquals(GrpcStatus.UNAVAILABLE, d.generate(request("tiny", 3)).await().status());
+    assertEquals(503, d.get("/readyz").statusCode());
+    assertEquals(200, d.get("/healthz").statusCode());
+    loader.openGate();
+    Awaits.until("ready", d.daemon::ready);
+    assertEquals(200, d.get("/readyz").statusCode());
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3)).await().status());
+  }
+
+  @Test
+  void generate_withApiKeys_deniesWithoutAValidKey() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of("auth.api_keys", "key-one-123,key-two-456"));
+    assertEquals(GrpcStatus.UNAUTHENTICATED, d.generate(request("tiny", 3)).await().status());
+    TestDaemon.Status wrong = d.generate(request("tiny", 3), Map.of("authorization", "Bearer nope-nope-nope"), 0).await();
+    assertEquals(GrpcStatus.UNAUTHENTICATED, wrong.status());
+    assertTrue(wrong.message().contains("not valid"), wrong.message());
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3), Map.of("authorization", "Bearer key-two-456"), 0).await().status());
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3), Map.of("x-api-key", "key-one-123"), 0).await().status());
+    assertEquals(2, d.metric("edgelm_auth_rejected_total", ""));
+  }
+
+  @Test
+  void drain_cancelsStreamsAtTheTimeout_refusesNewOnes_andStops() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(1_000_000, 2_000_000));
+    start("tiny", Map.of("server.drain_timeout", "300ms"));
+    TestDaemon.Stream s = d.generate(request("tiny", 1_000_000));
+    Awaits.until("tokens flow", () -> s.messages.size() > 10);
+    d.daemon.drain();
+    assertEquals(GrpcStatus.UNAVAILABLE, d.generate(request("tiny", 3)).await().status());
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals(FinishReason.FINISH_REASON_CANCELLED, s.last().getFinishReason());
+    d.daemon.terminated().join();
+    assertEquals(1, loader.closes(), "the model was released");
+  }
+}

@@ -1,0 +1,224 @@
+package dev.edgelm.daemon.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.edgelm.daemon.DaemonConfig;
+import dev.edgelm.daemon.ModelTooLargeException;
+import dev.edgelm.daemon.NotReadyException;
+import dev.edgelm.daemon.UnknownModelException;
+import dev.edgelm.daemon.testing.Awaits;
+import dev.edgelm.daemon.testing.FakeModelLoader;
+import dev.edgelm.proto.v1.ModelState;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The model cache: weights + KV budget against the memory budget, least-recently-used eviction of
+ * idle models, pinning, keep-alive on an injected ticker, and closing only after the last stream.
+ * Fake models: 100,000 bytes of weights and 1,280 KV bytes per token over a 64-token context, so
+ * each weighs 181,920 bytes with one slot; a 400 KiB budget holds two.
+ */
+class ModelRegistryTest {
+  private static final int WEIGHTS = 100_000;
+  private static final long WEIGHT = WEIGHTS + 1280L * 64;
+
+  @TempDir Path tmp;
+
+  private final AtomicLong now = new AtomicLong(1);
+  private final FakeModelLoader loader = new FakeModelLoader();
+  private ModelRegistry registry;
+  private Telemetry telemetry;
+
+  @AfterEach
+  void close() {
+    if (registry != null) {
+      registry.close();
+    }
+    if (telemetry != null) {
+      telemetry.close();
+    }
+  }
+
+  private ModelRegistry registry(Map<String, String> extra, String... models) {
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("cache.memory_budget", "400KiB");
+    flags.put("generation.max_concurrent", "1");
+    flags.put("generation.max_context", "64"); // the packages' descriptors say 512
+    for (String m : models) {
+      loader.serve(m, () -> FakeModelLoader.saying(5, 64));
+      flags.put("models." + m + ".path", FakeModelLoader.writePackage(tmp.resolve(m), m, WEIGHTS).toString());
+      flags.put("models." + m + ".preload", "false");
+    }
+    flags.putAll(extra);
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, loader, now::get, telemetry);
+    return registry;
+  }
+
+  private LoadedModel load(String name) {
+    return registry.load(registry.served(name)).join();
+  }
+
+  private void use(String name) {
+    now.addAndGet(1_000_000);
+    registry.acquire(registry.served(name)).close();
+  }
+
+  @Test
+  void load_weighsWeightsPlusKvBudget() {
+    registry(Map.of("generation.max_concurrent", "2"), "a");
+    LoadedModel m = load("a");
+    assertEquals(WEIGHTS + 1280L * 64 * 2, m.weightBytes);
+    assertEquals(1280L * 64 * 2, m.kvBudgetBytes);
+    assertEquals(64, m.contextLength);
+    assertEquals(ModelState.MODEL_STATE_LOADED, registry.served("a").state);
+    assertEquals(m.weightBytes, registry.weightAndCount()[0]);
+  }
+
+  @Test
+  void load_pastBudget_evictsLeastRecentlyUsedIdleModel() {
+    registry(Map.of(), "a", "b", "c");
+    load("a");
+    load("b");
+    use("a"); // b is now the least recently used
+    load("c");
+    Awaits.until("b is closed", () -> loader.closes() == 1);
+    assertNull(registry.loadedNow("b"));
+    assertNotNull(registry.loadedNow("a"));
+    assertNotNull(registry.loadedNow("c"));
+    Awaits.until("b is marked not loaded", () -> registry.served("b").state == ModelState.MODEL_STATE_NOT_LOADED);
+    assertTrue(registry.weightAndCount()[0] <= 400 * 1024);
+  }
+
+  @Test
+  void evict_whileStreaming_closesOnlyAfterTheLastLease() {
+    registry(Map.of(), "a", "b", "c");
+    load("a");
+    load("b");
+    LoadedModel.Lease streamingA = registry.acquire(registry.served("a"));
+    now.addAndGet(1_000_000);
+    use("b"); // a has the older access, but it is in use: idle b goes first
+    load("c");
+    Awaits.until("b is closed", () -> loader.closes() == 1);
+    assertNotNull(registry.loadedNow("a"), "the idle model was evicted, not the busy one");
+    now.addAndGet(1_000_000);
+    LoadedModel.Lease streamingC = registry.acquire(registry.served("c"));
+    load("b"); // both loaded models stream now: the least recently used, a, has to go
+    Awaits.until("a leaves the cache", () -> registry.loadedNow("a") == null);
+    assertNotNull(registry.loadedNow("c"));
+    assertEquals(1, loader.closes(), "a stays open while its stream runs");
+    streamingA.close();
+    Awaits.until("a is closed after its last stream", () -> loader.closes() == 2);
+    streamingC.close();
+    assertEquals(2, loader.closes());
+  }
+
+  @Test
+  void pinned_isNeverEvicted_andCountsAgainstTheBudget() {
+    registry(Map.of("models.a.pin", "true"), "a", "b", "c");
+    load("a");
+    load("b");
+    use("b");
+    load("c"); // only b may go
+    Awaits.until("b is closed", () -> loader.closes() == 1);
+    assertNotNull(registry.loadedNow("a"));
+    assertNotNull(registry.loadedNow("c"));
+    assertNull(registry.loadedNow("b"));
+  }
+
+  @Test
+  void load_thatCannotFitBesidePinnedModels_givesModelTooLarge() {
+    registry(Map.of("cache.memory_budget", "300KiB", "models.a.pin", "true"), "a", "b");
+    load("a");
+    CompletionException e = assertThrows(CompletionException.class, () -> load("b"));
+    assertTrue(e.getCause() instanceof ModelTooLargeException, String.valueOf(e.getCause()));
+    assertTrue(e.getCause().getMessage().contains("pinned"), e.getCause().getMessage());
+    assertEquals(ModelState.MODEL_STATE_FAILED, registry.served("b").state);
+    assertThrows(ModelTooLargeException.class, () -> registry.acquire(registry.served("b")), "a permanent failure is reported as such");
+  }
+
+  @Test
+  void keepAlive_expiresIdleUnpinnedModels() {
+    registry(Map.of("cache.keep_alive", "10m", "models.b.pin", "true"), "a", "b");
+    load("a");
+    load("b");
+    now.addAndGet(Duration.ofMinutes(11).toNanos());
+    registry.cleanUp();
+    Awaits.until("a expires", () -> loader.closes() == 1);
+    assertNull(registry.loadedNow("a"));
+    assertNotNull(registry.loadedNow("b"), "pinned models never expire");
+  }
+
+  @Test
+  void acquire_notLoaded_startsTheLoadAndGivesUnavailable() {
+    registry(Map.of(), "a");
+    ServedModel a = registry.served("a");
+    assertThrows(NotReadyException.class, () -> registry.acquire(a));
+    Awaits.until("a is loaded", () -> registry.loadedNow("a") != null);
+    registry.acquire(a).close();
+    assertThrows(UnknownModelException.class, () -> registry.served("zz"));
+  }
+
+  @Test
+  void unloadAndPin_takeEffectAtOnce() {
+    registry(Map.of(), "a", "b", "c");
+    load("a");
+    assertTrue(registry.unload(registry.served("a")));
+    Awaits.until("a is closed", () -> loader.closes() == 1);
+    load("a");
+    load("b");
+    registry.pin(registry.served("a"), true);
+    registry.pin(registry.served("b"), true);
+    CompletionException e = assertThrows(CompletionException.class, () -> load("c"));
+    assertTrue(e.getCause() instanceof ModelTooLargeException, String.valueOf(e.getCause()));
+    registry.pin(registry.served("b"), false);
+    load("c");
+    Awaits.until("b is closed", () -> loader.closes() == 2);
+    assertNotNull(registry.loadedNow("a"));
+  }
+
+  private static final class ZeroGauges implements Telemetry.Gauges {
+    @Override
+    public Map<String, long[]> streamsByModel() {
+      return Map.of();
+    }
+
+    @Override
+    public long bufferedMessages() {
+      return 0;
+    }
+
+    @Override
+    public long bufferedMessagesHighWater() {
+      return 0;
+    }
+
+    @Override
+    public long pausedStreams() {
+      return 0;
+    }
+
+    @Override
+    public long cancellingStreams() {
+      return 0;
+    }
+
+    @Override
+    public long[] cacheWeightAndCount() {
+      return new long[2];
+    }
+  }
+}
