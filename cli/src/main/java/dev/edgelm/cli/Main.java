@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
       SynthCommand.class,
       GenerateCommand.class,
       EvalCommand.class,
+      CompressCommand.class,
+      ReportCommand.class,
       BenchCommand.class,
       ServeCommand.class,
       PublishCommand.class,

@@ -71,6 +71,17 @@ public record ModelConfig(
         numKvHeads, headDim, contextLength, normEps, ropeTheta, tied, activation);
   }
 
+  /**
+   * The configuration a descriptor records ({@link #toProto()} read back).
+   *
+   * @throws IllegalArgumentException when the family is unknown or a dimension is out of range
+   */
+  public static ModelConfig fromProto(Architecture a) {
+    return new ModelConfig(Family.fromId(a.getFamily()), a.getVocabSize(), a.getHiddenSize(), a.getIntermediateSize(),
+        a.getNumLayers(), a.getNumHeads(), a.getNumKvHeads(), a.getHeadDim(), a.getContextLength(), a.getNormEps(),
+        a.getRopeTheta(), a.getTiedEmbeddings(), a.getActivation());
+  }
+
   public Architecture toProto() {
     return Architecture.newBuilder()
         .setFamily(family.id())

@@ -8,11 +8,14 @@ import dev.edgelm.proto.onnx.TypeProto;
 import dev.edgelm.proto.onnx.ValueInfoProto;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -168,6 +171,47 @@ public final class GraphBuilder {
   /** Operators used, as {@code domain:OpType} with {@code ai.onnx} for the default domain, sorted. */
   public List<String> opsUsed() {
     return List.copyOf(opsUsed);
+  }
+
+  /**
+   * Keeps only the graph outputs named in {@code keep} and what computes them: the nodes they depend
+   * on and the initializers and inputs those read; everything else is removed. ONNX Runtime runs
+   * every node of a graph whatever outputs a caller fetches, so a graph derived for another purpose
+   * (e.g. capturing calibration activations without computing logits) is pruned before it is written.
+   *
+   * @throws IllegalArgumentException when a name in {@code keep} is not a graph output
+   */
+  public void pruneTo(Collection<String> keep) {
+    Set<String> keepSet = new HashSet<>(keep);
+    for (String k : keepSet) {
+      if (outputs.stream().noneMatch(o -> o.getName().equals(k))) {
+        throw new IllegalArgumentException("'" + k + "' is not a graph output");
+      }
+    }
+    outputs.removeIf(o -> !keepSet.contains(o.getName()));
+    Set<String> needed = new HashSet<>(keepSet);
+    List<NodeProto> kept = new ArrayList<>();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      NodeProto n = nodes.get(i);
+      if (n.getOutputList().stream().anyMatch(needed::contains)) {
+        kept.add(n);
+        needed.addAll(n.getInputList());
+      }
+    }
+    Collections.reverse(kept);
+    nodes.clear();
+    nodes.addAll(kept);
+    initializers.keySet().retainAll(needed);
+    inputs.removeIf(in -> !needed.contains(in.getName()));
+    defined.retainAll(needed);
+    for (NodeProto n : nodes) {
+      defined.addAll(n.getOutputList());
+    }
+    constants.values().removeIf(c -> !initializers.containsKey(c));
+    opsUsed.clear();
+    for (NodeProto n : nodes) {
+      opsUsed.add((n.getDomain().isEmpty() ? "ai.onnx" : n.getDomain()) + ":" + n.getOpType());
+    }
   }
 
   /** Whether any node uses {@code domain}. */

@@ -20,6 +20,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -45,8 +46,19 @@ public final class PackageWriter {
    * @param id variant id within a release, e.g. {@code fp32}
    * @param model the model's name
    * @param baseModelDigest digest of the checkpoint the variant was made from
+   * @param preferredCpuFeatures CPU features that make the variant faster (the descriptor's
+   *     {@code requirements.preferred_cpu_features})
    */
-  public record Variant(String id, String model, Method method, String baseModelDigest) {}
+  public record Variant(String id, String model, Method method, String baseModelDigest, List<String> preferredCpuFeatures) {
+    public Variant {
+      preferredCpuFeatures = List.copyOf(preferredCpuFeatures);
+    }
+
+    /** A variant that no CPU feature speeds up in particular. */
+    public Variant(String id, String model, Method method, String baseModelDigest) {
+      this(id, model, method, baseModelDigest, List.of());
+    }
+  }
 
   private PackageWriter() {}
 
@@ -103,6 +115,7 @@ public final class PackageWriter {
         .setTokenizer(tokenizer.spec())
         .setRequirements(Requirements.newBuilder()
             .addAllOnnxOps(emitted.graph().opsUsed())
+            .addAllPreferredCpuFeatures(variant.preferredCpuFeatures())
             .setOpset(OnnxModelWriter.OPSET))
         .setBaseModelDigest(variant.baseModelDigest())
         .setToolVersion(EdgelmVersion.CURRENT)
@@ -129,6 +142,29 @@ public final class PackageWriter {
     VariantDescriptor descriptor = d.build();
     Files.writeString(dir.resolve(DESCRIPTOR), toJson(descriptor), StandardCharsets.UTF_8);
     return descriptor;
+  }
+
+  /**
+   * Replaces the {@code variant.json} of the package at {@code dir} with {@code descriptor},
+   * atomically (a reader sees the old or the new file, never a mix). Only the descriptor changes:
+   * the files it lists, and so their digests, are untouched.
+   *
+   * @throws OutputException when the file cannot be written
+   */
+  public static void rewriteDescriptor(Path dir, VariantDescriptor descriptor) {
+    Path target = dir.resolve(DESCRIPTOR);
+    Path temp = dir.resolve("." + DESCRIPTOR + ".partial-" + UUID.randomUUID());
+    try {
+      Files.writeString(temp, toJson(descriptor), StandardCharsets.UTF_8);
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(temp);
+      } catch (IOException ignored) {
+        // Best effort: the caller is already reporting a failure.
+      }
+      throw new OutputException("could not rewrite " + target + ": " + describe(e), e);
+    }
   }
 
   /** The descriptor as written to {@code variant.json}. */

@@ -1,0 +1,84 @@
+package dev.edgelm.cli;
+
+import dev.edgelm.compressor.report.DecodeSpeed;
+import dev.edgelm.compressor.report.VariantReport;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(mixinStandardHelpOptions = true, name = "report", description = {
+    "Measure variants against their base on one text and write report.md, report.json and report.png (size against perplexity).",
+    "Per package: parameters, bytes on disk, perplexity and its ratio to the base, top-1 agreement with the base,",
+    "KL(base||variant), and (in a child process per package) decode tokens/s with one thread and peak RSS.",
+    "Quality and speed are also written into each package's variant.json (the base's included)."})
+final class ReportCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--base", required = true, paramLabel = "DIR", description = "The base (fp32) package.")
+  Path base;
+
+  @Parameters(arity = "1..*", paramLabel = "VARIANT_DIR", description = "Variant packages of the same model.")
+  List<Path> variants;
+
+  @Option(names = "--text", required = true, paramLabel = "FILE", description = "UTF-8 evaluation text.")
+  Path text;
+
+  @Option(names = "--doc-separator", paramLabel = "STR", description = "Score each document between separators on its own (e.g. '<|endoftext|>').")
+  String separator;
+
+  @Option(names = "--window", defaultValue = "0", description = "Sliding-window length in tokens (default: the model's context length).")
+  int window;
+
+  @Option(names = "--stride", defaultValue = "0", description = "Tokens between sliding-window starts (default: half the window).")
+  int stride;
+
+  @Option(names = "--parallel", defaultValue = "2", description = "Windows scored at once (default: ${DEFAULT-VALUE}).")
+  int parallel;
+
+  @Option(names = "--decode-tokens", defaultValue = "128", description = "Greedy decode steps per speed round (default: ${DEFAULT-VALUE}).")
+  int decodeTokens;
+
+  @Option(names = "--decode-rounds", defaultValue = "3", description = "Timed speed rounds after a warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+  int decodeRounds;
+
+  @Option(names = "--no-speed", description = "Skip the decode speed and memory measurement.")
+  boolean noSpeed;
+
+  @Option(names = "--no-update", description = "Do not write the measurements into the packages' variant.json.")
+  boolean noUpdate;
+
+  @Option(names = "--out", defaultValue = "report", paramLabel = "DIR", description = "Directory for the report files (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Override
+  public Integer call() {
+    if (!Files.isRegularFile(text)) {
+      throw new ParameterException(spec.commandLine(), "--text " + text + " does not exist or is not a file");
+    }
+    if (parallel < 1 || decodeTokens < 1 || decodeRounds < 1) {
+      throw new ParameterException(spec.commandLine(), "--parallel, --decode-tokens and --decode-rounds must be at least 1");
+    }
+    PrintWriter err = spec.commandLine().getErr();
+    DecodeSpeed.Options speed = noSpeed ? null
+        : new DecodeSpeed.Options(decodeTokens, 1, decodeRounds, DecodeSpeed.Options.DEFAULTS.timeoutSeconds());
+    VariantReport.Report r = VariantReport.run(base, variants,
+        new VariantReport.Options(text, separator, window, stride, parallel, speed, !noUpdate, out, Clock.systemUTC()),
+        line -> {
+          err.println(line);
+          err.flush();
+        });
+    err.printf("wrote %s, %s and %s (%d variants against %s)%n", out.resolve("report.md"), out.resolve("report.json"),
+        out.resolve("report.png"), r.variants().size(), r.base().id());
+    err.flush();
+    return ExitCodes.OK;
+  }
+}
