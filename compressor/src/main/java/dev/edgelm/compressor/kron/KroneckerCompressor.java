@@ -1,12 +1,23 @@
 package dev.edgelm.compressor.kron;
 
+import dev.edgelm.compressor.CheckpointException;
 import dev.edgelm.compressor.UsageException;
+import dev.edgelm.compressor.calib.CalibrationOptions;
+import dev.edgelm.compressor.calib.CalibrationText;
 import dev.edgelm.compressor.ir.DenseLinear;
 import dev.edgelm.compressor.ir.Linear;
 import dev.edgelm.compressor.ir.LinearWeight;
 import dev.edgelm.compressor.ir.ModelConfig;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.ir.Tensor;
+import dev.edgelm.compressor.packaging.PackageReader;
+import dev.edgelm.compressor.packaging.PackageWriter;
+import dev.edgelm.engine.ModelPackage;
+import dev.edgelm.engine.ModelPackageException;
+import dev.edgelm.engine.tokenizer.Tokenizer;
+import dev.edgelm.proto.v1.Method;
+import dev.edgelm.proto.v1.VariantDescriptor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,7 +49,105 @@ public final class KroneckerCompressor {
   /** The compressed model and what was done. */
   public record Result(ModelIr model, KronReport report) {}
 
+  /**
+   * A package-to-package compression.
+   *
+   * @param base the fp32 package made by {@code edgelm import}
+   * @param out the package directory to write
+   * @param variantId the variant id, or null for {@code kron-<preset>} ({@code -als} with calibration)
+   * @param replace replace an existing package at {@code out}
+   * @param calibrationText calibration text for the activation-aware refit, or null for the
+   *     weight-only fit
+   * @param calibration how the calibration text is cut and run
+   */
+  public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
+      CalibrationOptions calibration) {}
+
+  /** What {@link #compressPackage} wrote. */
+  public record Written(VariantDescriptor descriptor, KronReport report) {}
+
   private KroneckerCompressor() {}
+
+  /**
+   * Reads {@code request.base()}, factors it (refitting on the calibration text when one is given)
+   * and writes the variant package, all or nothing.
+   *
+   * @throws UsageException when the plan factors nothing or the calibration text is unusable
+   * @throws CheckpointException when the base package is unusable (or already compressed)
+   * @throws dev.edgelm.compressor.OutputException when calibration or writing fails
+   */
+  public static Written compressPackage(PackageRequest request, KronOptions options, Consumer<String> progress) {
+    PackageReader.BasePackage base = PackageReader.read(request.base());
+    CalibratedActivations activations = null;
+    if (request.calibrationText() != null) {
+      Tokenizer tokenizer;
+      try {
+        tokenizer = ModelPackage.open(base.dir()).loadTokenizer();
+      } catch (ModelPackageException e) {
+        throw new CheckpointException(e.getMessage(), e);
+      }
+      CalibrationOptions co = request.calibration();
+      CalibrationText text = CalibrationText.load(request.calibrationText(), tokenizer, co.sequences(),
+          Math.min(co.sequenceLength(), base.ir().config().contextLength()));
+      progress.accept("calibration text: " + text.describe());
+      activations = new CalibratedActivations(text, co, progress);
+    }
+    Result result = compress(base.ir(), options, activations, progress);
+    VariantDescriptor d = base.descriptor();
+    String id = request.variantId() != null ? request.variantId()
+        : "kron-" + options.preset().id() + (activations != null ? "-als" : "");
+    VariantDescriptor written = PackageWriter.write(result.model(), base.tokenizer(),
+        new PackageWriter.Variant(id, d.getModel(), method(options, result.report(), activations), d.getBaseModelDigest()),
+        request.out(), request.replace());
+    return new Written(written, result.report());
+  }
+
+  /** {@code method} of the descriptor: what was factored, how, and the weight errors. */
+  static Method method(KronOptions options, KronReport report, CalibratedActivations activations) {
+    KronPlan plan = report.plan();
+    Method.Builder m = Method.newBuilder().setName("kron");
+    m.putParams("preset", options.preset().id());
+    if (options.preset() == KronPreset.TQ_GPT2) {
+      m.putParams("mlp_rank", Integer.toString(options.effectiveMlpRank()));
+    } else {
+      m.putParams("target_ratio", Double.toString(options.targetRatio()));
+    }
+    m.putParams("factored", report.layers().size() + " matrices: " + describe(plan));
+    m.putParams("parameter_ratio", String.format(Locale.ROOT, "%.4f", plan.ratio()));
+    m.putParams("factors", "fp32; reshapes and two MatMuls per matrix; permutations as Gather");
+    m.putParams("permutation_iterations", Integer.toString(options.permutationIterations()));
+    m.putParams("weight_error_mean", String.format(Locale.ROOT, "%.4f without permutations, %.4f with",
+        report.meanWeightErrorWithout(), report.meanWeightErrorWith()));
+    if (activations == null) {
+      m.putParams("refit", "none (weight-space fit)");
+    } else {
+      m.putParams("refit", "activation-aware ALS, " + options.refitSteps() + " block groups, " + report.calibrationPasses()
+          + " calibration passes, " + options.refitIterations() + " sweeps");
+      m.putParams("calibration_digest", activations.text().digest());
+      m.putParams("calibration_tokens", Long.toString(activations.text().tokens()));
+      m.putParams("calibration", activations.text().describe());
+    }
+    return m.build();
+  }
+
+  /** E.g. "tok_embed, attn.qkv (q, k, v) in blocks 0-11, mlp.up, mlp.down in blocks 1, 3, 5". */
+  static String describe(KronPlan plan) {
+    Map<String, java.util.SortedSet<Integer>> blocksByKind = new LinkedHashMap<>();
+    List<String> whole = new ArrayList<>();
+    for (KronPlan.Entry e : plan.entries()) {
+      if (e.layer().startsWith("layers.")) {
+        String[] parts = e.layer().split("\\.", 3);
+        String kind = parts[2] + (e.part().isEmpty() ? "" : " (q, k, v)");
+        blocksByKind.computeIfAbsent(kind, k -> new java.util.TreeSet<>()).add(Integer.parseInt(parts[1]));
+      } else if (!whole.contains(e.layer())) {
+        whole.add(e.layer().equals(KronPlan.EMBEDDING) ? "token embedding (and the tied head)" : e.layer());
+      }
+    }
+    List<String> out = new ArrayList<>(whole);
+    blocksByKind.forEach((kind, blocks) -> out.add(kind + " in blocks " + blocks.stream().map(String::valueOf)
+        .collect(java.util.stream.Collectors.joining(","))));
+    return String.join("; ", out);
+  }
 
   /**
    * Factors {@code base} from its weights alone (no calibration).
