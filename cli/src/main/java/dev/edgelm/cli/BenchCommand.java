@@ -2,15 +2,12 @@ package dev.edgelm.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.edgelm.engine.DecodeBenchmark;
 import dev.edgelm.engine.DecoderModel;
 import dev.edgelm.engine.ModelPackage;
-import dev.edgelm.engine.Sequence;
 import dev.edgelm.engine.SessionSettings;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -21,10 +18,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * Measures a package's batch-1 speed: time to first token for a prompt of N tokens (prefill plus
- * the first decode step's sampling), then decode tokens per second over D greedy steps (EOS does
- * not stop it), repeated and summarised by the median; and the process's peak resident memory.
- * Run one model per process so the peak RSS is that model's.
+ * Measures a package's batch-1 speed ({@link DecodeBenchmark}): time to first token for a prompt of
+ * N random token ids, decode tokens per second over D greedy steps (EOS does not stop it), medians
+ * over runs; and the process's peak resident memory (one model per process, so it is that model's).
  */
 @Command(mixinStandardHelpOptions = true, name = "bench", description = {
     "Measure a package's time to first token, decode tokens/s and peak memory (one model per process).",
@@ -54,50 +50,24 @@ final class BenchCommand implements Callable<Integer> {
   boolean json;
 
   @Override
-  public Integer call() throws IOException {
+  public Integer call() {
     if (promptTokens < 1 || decodeTokens < 1 || runs < 1 || warmup < 0 || threads < 0) {
       throw new ParameterException(spec.commandLine(), "--prompt-tokens, --decode-tokens and --runs must be at least 1");
     }
     long loadStart = System.nanoTime();
     try (DecoderModel m = DecoderModel.load(ModelPackage.open(model), SessionSettings.DEFAULTS.withIntraOpThreads(threads))) {
       double loadMs = (System.nanoTime() - loadStart) / 1e6;
-      if (promptTokens + decodeTokens > m.contextLength()) {
-        throw new ParameterException(spec.commandLine(), "--prompt-tokens + --decode-tokens = " + (promptTokens + decodeTokens)
-            + " exceeds the model's context length " + m.contextLength());
-      }
       int[] prompt = new SplittableRandom(42).ints(promptTokens, 0, m.tokenizer().vocabSize()).toArray();
-      double[] ttft = new double[runs];
-      double[] decode = new double[runs];
-      for (int r = -warmup; r < runs; r++) {
-        double[] one = run(m, prompt);
-        if (r >= 0) {
-          ttft[r] = one[0];
-          decode[r] = one[1];
-        }
-      }
-      print(m, loadMs, median(ttft), median(decode), peakRssBytes());
+      DecodeBenchmark.Result r = DecodeBenchmark.run(m, prompt, decodeTokens, runs, warmup);
+      print(m, loadMs, r, DecodeBenchmark.peakRssBytes());
     }
     return ExitCodes.OK;
   }
 
-  /** One run: {time to first token in ms, decode tokens per second}. */
-  private double[] run(DecoderModel m, int[] prompt) {
-    try (Sequence s = m.newSequence()) {
-      long t0 = System.nanoTime();
-      int next = argmax(s.append(prompt));
-      long t1 = System.nanoTime();
-      for (int i = 1; i < decodeTokens; i++) {
-        next = argmax(s.append(next));
-      }
-      long t2 = System.nanoTime();
-      double perSecond = decodeTokens > 1 ? (decodeTokens - 1) / ((t2 - t1) / 1e9) : 0;
-      return new double[] {(t1 - t0) / 1e6, perSecond};
-    }
-  }
-
-  private void print(DecoderModel m, double loadMs, double ttftMs, double tokensPerSecond, long peakRss) {
+  private void print(DecoderModel m, double loadMs, DecodeBenchmark.Result r, long peakRss) {
     PrintStream out = GenerateCommand.utf8Stdout();
     String variant = m.descriptor().getId().isEmpty() ? model.getFileName().toString() : m.descriptor().getId();
+    String host = DecodeBenchmark.hostDescription();
     if (json) {
       ObjectNode o = new ObjectMapper().createObjectNode();
       o.put("model", model.toString());
@@ -107,47 +77,17 @@ final class BenchCommand implements Callable<Integer> {
       o.put("decode_tokens", decodeTokens);
       o.put("runs", runs);
       o.put("load_ms", loadMs);
-      o.put("time_to_first_token_ms", ttftMs);
-      o.put("decode_tokens_per_second", tokensPerSecond);
+      o.put("time_to_first_token_ms", r.timeToFirstTokenMs());
+      o.put("decode_tokens_per_second", r.decodeTokensPerSecond());
       o.put("peak_rss_bytes", peakRss);
-      o.put("host", HostDescription.current());
+      o.put("host", host);
       out.println(o.toString());
     } else {
       out.printf(Locale.ROOT, "%s: load %.0f ms; time to first token (%d-token prompt) %.1f ms; decode %.1f tokens/s "
               + "(%d threads, median of %d); peak RSS %s; %s%n",
-          variant, loadMs, promptTokens, ttftMs, tokensPerSecond, threads, runs,
-          peakRss < 0 ? "unknown" : Bytes.size(peakRss), HostDescription.current());
+          variant, loadMs, promptTokens, r.timeToFirstTokenMs(), r.decodeTokensPerSecond(), threads, runs,
+          peakRss < 0 ? "unknown" : Bytes.size(peakRss), host);
     }
     out.flush();
-  }
-
-  private static int argmax(float[] logits) {
-    int best = 0;
-    for (int i = 1; i < logits.length; i++) {
-      if (logits[i] > logits[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
-
-  private static double median(double[] values) {
-    double[] v = values.clone();
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  }
-
-  /** VmHWM of this process from /proc (Linux), or -1 where unavailable. */
-  static long peakRssBytes() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-        if (line.startsWith("VmHWM:")) {
-          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      // Not Linux: no figure.
-    }
-    return -1;
   }
 }

@@ -6,6 +6,7 @@ import dev.edgelm.cli.hub.LsCommand;
 import dev.edgelm.cli.hub.PublishCommand;
 import dev.edgelm.cli.hub.PullCommand;
 import dev.edgelm.cli.hub.RmCommand;
+import dev.edgelm.cli.hub.SelectCommand;
 import dev.edgelm.proto.EdgelmVersion;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -26,6 +27,8 @@ import picocli.CommandLine.Command;
       ReportCommand.class,
       BenchCommand.class,
       ServeCommand.class,
+      CapabilitiesCommand.class,
+      SelectCommand.class,
       PublishCommand.class,
       PullCommand.class,
       LsCommand.class,

@@ -39,6 +39,8 @@ public record DaemonConfig(
     Runtime runtime,
     Cache cache,
     HubAccess hub,
+    Host host,
+    Select select,
     Telemetry telemetry,
     boolean allowNewModels,
     List<Model> models) {
@@ -53,6 +55,8 @@ public record DaemonConfig(
     Objects.requireNonNull(runtime, "runtime");
     Objects.requireNonNull(cache, "cache");
     Objects.requireNonNull(hub, "hub");
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(select, "select");
     Objects.requireNonNull(telemetry, "telemetry");
     models = List.copyOf(models);
   }
@@ -131,17 +135,46 @@ public record DaemonConfig(
     public static final String DEFAULT_KEEP_ALIVE = "30m";
   }
 
-  /** Hub access for models named by reference. {@link #toString()} hides the password. */
+  /**
+   * Hub access for models named by reference. {@link #toString()} hides the password.
+   *
+   * @param pollInterval how often a model whose reference names a tag checks whether the tag moved
+   *     (zero = never)
+   */
   public record HubAccess(Path store, boolean offline, SignaturePolicy verify, List<Path> trustedKeys, boolean plainHttp, Path caFile,
-      String username, String password) {
+      String username, String password, Duration pollInterval) {
+    public static final String DEFAULT_POLL_INTERVAL = "10m";
+
     public HubAccess {
       trustedKeys = List.copyOf(trustedKeys);
     }
 
     @Override
     public String toString() {
-      return "HubAccess[store=" + store + ", offline=" + offline + ", verify=" + verify + ", user=" + username + "]";
+      return "HubAccess[store=" + store + ", offline=" + offline + ", verify=" + verify + ", user=" + username + ", poll=" + pollInterval + "]";
     }
+  }
+
+  /**
+   * The host as the operator describes it: overrides of probed facts ({@code host.*}), whether to
+   * measure memory bandwidth, and where measurements are cached.
+   *
+   * @param cacheDir bandwidth and on-device benchmark caches (default {@code $XDG_CACHE_HOME/edgelm})
+   */
+  public record Host(HostOverrides overrides, boolean measureBandwidth, Path cacheDir) {
+    public HostProbe.Options probeOptions() {
+      return HostProbe.Options.system(cacheDir, overrides).withMeasureBandwidth(measureBandwidth);
+    }
+  }
+
+  /** Variant selection settings ({@code select.*}); see {@link SelectionPolicy}. */
+  public record Select(double maxPerplexityRatio, long memoryOverheadBytes, double speedTolerance, int benchmarkTop, int benchmarkTokens) {}
+
+  /** The selection policy of hub model {@code m}: its context, concurrency and pin, and the daemon's budget and floor. */
+  public SelectionPolicy selectionPolicy(Model m) {
+    return new SelectionPolicy(generation.maxContext(), m.maxConcurrent(), cache.memoryBudgetBytes(), select.memoryOverheadBytes(),
+        select.maxPerplexityRatio(), m.variant(), select.speedTolerance(), select.benchmarkTop(), select.benchmarkTokens(),
+        runtime.intraOpThreads());
   }
 
   /** OpenTelemetry export. An empty endpoint exports nothing (the Prometheus endpoint still works). */
@@ -161,8 +194,8 @@ public record DaemonConfig(
    *
    * @param path the package directory, or null for a hub model
    * @param reference the hub reference, or null for a local model
-   * @param variant the variant id to pull; today required with a reference (automatic variant
-   *     selection will make it optional)
+   * @param variant the variant id the operator pinned, or null to let the daemon choose the variant
+   *     that runs best on this host
    * @param preload load at start and hold health NOT_SERVING until loaded
    */
   public record Model(String name, Path path, String reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload) {
@@ -182,7 +215,7 @@ public record DaemonConfig(
    * Where configuration comes from.
    *
    * @param file a YAML or JSON config file, or null
-   * @param environment the process environment (only {@code EDGELMD_*} and {@code XDG_DATA_HOME} are read)
+   * @param environment the process environment (only {@code EDGELMD_*}, {@code XDG_DATA_HOME} and {@code XDG_CACHE_HOME} are read)
    * @param flags key overrides from the command line, applied last
    */
   public record ConfigSources(Path file, Map<String, String> environment, Map<String, String> flags) {
@@ -258,9 +291,15 @@ public record DaemonConfig(
       throw v.invalid("cache.memory_budget", "must be positive");
     }
     HubAccess hub = hub(v, env);
+    Host host = host(v, env);
+    Select select = new Select(v.decimal("select.max_perplexity_ratio", 0, 1000), sizeInRange(v, "select.memory_overhead", 0, 1L << 40),
+        v.decimal("select.speed_tolerance", 0, 0.99), v.integer("select.benchmark_top", 0, 16), v.integer("select.benchmark_tokens", 1, 4096));
+    if (select.maxPerplexityRatio() > 0 && select.maxPerplexityRatio() < 1) {
+      throw v.invalid("select.max_perplexity_ratio", "must be 0 (no floor) or at least 1 (a variant's perplexity over the base's)");
+    }
     Telemetry telemetry = telemetry(v);
     List<Model> models = models(v, limits);
-    return new DaemonConfig(server, tls, auth, limits, runtime, cache, hub, telemetry, v.bool("api.allow_new_models"), models);
+    return new DaemonConfig(server, tls, auth, limits, runtime, cache, hub, host, select, telemetry, v.bool("api.allow_new_models"), models);
   }
 
   private static String host(ConfigValues v) {
@@ -350,7 +389,92 @@ public record DaemonConfig(
     if (user.isEmpty() != password.isEmpty()) {
       throw v.invalid(user.isEmpty() ? "hub.username" : "hub.password", "hub credentials need both hub.username and hub.password");
     }
-    return new HubAccess(store, v.bool("hub.offline"), policy, keys, v.bool("hub.plain_http"), v.readableFile("hub.ca_file"), user, password);
+    return new HubAccess(store, v.bool("hub.offline"), policy, keys, v.bool("hub.plain_http"), v.readableFile("hub.ca_file"), user, password,
+        positive(v, "hub.poll_interval", false));
+  }
+
+  /** Parses the {@code host.*} keys: overrides of probed facts. */
+  static Host host(ConfigValues v, Map<String, String> env) {
+    String arch = null;
+    if (v.isSet("host.arch")) {
+      arch = switch (v.string("host.arch").toLowerCase(Locale.ROOT)) {
+        case "x86_64", "amd64" -> "x86_64";
+        case "aarch64", "arm64" -> "aarch64";
+        default -> throw v.invalid("host.arch", "must be x86_64 (amd64) or aarch64 (arm64)");
+      };
+    }
+    Set<String> features = null;
+    if (v.isSet("host.cpu_features") || v.string("host.cpu_features").equalsIgnoreCase("none")) {
+      features = new java.util.TreeSet<>();
+      for (String f : v.list("host.cpu_features")) {
+        String n = f.toLowerCase(Locale.ROOT);
+        if (n.equals("none")) {
+          continue;
+        }
+        if (!n.matches("[a-z0-9_]+")) {
+          throw v.invalid("host.cpu_features", "must be comma-separated feature names such as avx2,avx512_vnni (or none)");
+        }
+        features.add(n);
+      }
+    }
+    Set<String> providers = null;
+    if (v.isSet("host.execution_providers")) {
+      providers = new java.util.TreeSet<>(List.of("cpu"));
+      for (String p : v.list("host.execution_providers")) {
+        if (!p.matches("[A-Za-z0-9_-]+")) {
+          throw v.invalid("host.execution_providers", "must be comma-separated provider names such as cpu,cuda");
+        }
+        providers.add(dev.edgelm.daemon.internal.probe.SystemHostProbe.providerName(p));
+      }
+    }
+    String ort = null;
+    if (v.isSet("host.onnxruntime_version")) {
+      ort = v.string("host.onnxruntime_version");
+      if (!ort.matches("\\d+(\\.\\d+){0,2}")) {
+        throw v.invalid("host.onnxruntime_version", "must be a version such as 1.28.0");
+      }
+    }
+    HostOverrides overrides = new HostOverrides(arch, features,
+        v.isSet("host.cores") ? v.integer("host.cores", 1, 4096) : null,
+        v.isSet("host.memory") ? sizeInRange(v, "host.memory", 1, Long.MAX_VALUE) : null,
+        providers, ort,
+        v.isSet("host.gpu_memory") ? sizeInRange(v, "host.gpu_memory", 1, Long.MAX_VALUE) : null,
+        v.isSet("host.memory_bandwidth") ? (double) rate(v, "host.memory_bandwidth") : null,
+        v.isSet("host.gpu_memory_bandwidth") ? (double) rate(v, "host.gpu_memory_bandwidth") : null,
+        origins(v, "host."));
+    Path cacheDir = v.path("host.cache_dir");
+    if (cacheDir == null) {
+      String xdg = env.get("XDG_CACHE_HOME");
+      Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+      cacheDir = base.resolve("edgelm");
+    }
+    return new Host(overrides, v.bool("host.measure_bandwidth"), cacheDir);
+  }
+
+  /** Where each set key with this prefix came from ("flag", "file F", "environment V"). */
+  private static Map<String, String> origins(ConfigValues v, String prefix) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (ConfigKeys.Key k : ConfigKeys.keys()) {
+      if (k.name().startsWith(prefix) && v.isSet(k.name())) {
+        out.put(k.name(), v.origin(k.name()));
+      }
+    }
+    return out;
+  }
+
+  /** Bytes per second: a size with an optional "/s" (20GiB/s, 21474836480). */
+  private static long rate(ConfigValues v, String key) {
+    String s = v.string(key);
+    String bare = s.toLowerCase(Locale.ROOT).endsWith("/s") ? s.substring(0, s.length() - 2) : s;
+    try {
+      long b = ConfigValues.parseSizeText(bare);
+      if (b <= 0) {
+        throw new IllegalArgumentException();
+      }
+      return b;
+    } catch (RuntimeException e) {
+      throw v.invalid(key, "must be bytes per second such as 20GiB/s or 21474836480");
+    }
   }
 
   private static Telemetry telemetry(ConfigValues v) {
@@ -397,10 +521,8 @@ public record DaemonConfig(
         } catch (BadReferenceException e) {
           throw v.invalid(p + "ref", e.getMessage());
         }
-        if (!v.isSet(p + "variant")) {
-          throw v.invalid(p + "variant", "is required with " + p + "ref for now (name the variant id to pull)");
-        }
-        variant = v.string(p + "variant");
+        // No variant: the daemon selects the one that runs best on this host.
+        variant = v.isSet(p + "variant") ? v.string(p + "variant") : null;
       }
       out.add(new Model(name, path, ref, variant, v.boolOr(p + "pin", false),
           v.integerOr(p + "max_concurrent", limits.maxConcurrent(), 1, 1024),

@@ -25,6 +25,14 @@ public final class Edgelmd implements Callable<Integer> {
 
   @Mixin ServeOptions options;
 
+  @picocli.CommandLine.Option(names = "--print-capabilities",
+      description = "Probe this host as variant selection sees it (host.* overrides applied), print JSON, and exit.")
+  boolean printCapabilities;
+
+  @picocli.CommandLine.Option(names = "--print-node-labels",
+      description = "Print Kubernetes node labels for this host's capabilities (edgelm.dev/...=...), one per line, and exit.")
+  boolean printNodeLabels;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -47,7 +55,19 @@ public final class Edgelmd implements Callable<Integer> {
   }
 
   @Override
-  public Integer call() {
+  public Integer call() throws com.google.protobuf.InvalidProtocolBufferException {
+    if (printCapabilities || printNodeLabels) {
+      DaemonConfig config = DaemonConfig.load(options.sources(dev.edgelm.daemon.internal.Environment.snapshot()));
+      HostCapabilities host = HostProbe.create(config.host().probeOptions()).probe();
+      PrintWriter out = spec.commandLine().getOut();
+      if (printCapabilities) {
+        out.println(com.google.protobuf.util.JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(host.toProto()));
+      } else {
+        host.nodeLabels().forEach((k, v) -> out.println(k + "=" + v));
+      }
+      out.flush();
+      return 0;
+    }
     return options.run(spec.commandLine().getOut(), spec.commandLine().getErr());
   }
 

@@ -13,6 +13,8 @@ package dev.edgelm.daemon;
  *   <li>{@link ModelTooLargeException}: the model cannot fit the memory budget even with every
  *       unpinned model evicted; retrying will not help until the configuration changes
  *       (FAILED_PRECONDITION);
+ *   <li>{@link NoSuitableVariantException}: no variant of a hub release suits this host (it cannot run
+ *       them, they do not fit, or they fall under the quality floor) (FAILED_PRECONDITION);
  *   <li>{@link UnauthenticatedException}: no valid API key (UNAUTHENTICATED);
  *   <li>{@link NotAllowedException}: the daemon's configuration forbids it (PERMISSION_DENIED);
  *   <li>{@link DeadlineExceededException}: the call's deadline passed (DEADLINE_EXCEEDED).
@@ -24,6 +26,7 @@ package dev.edgelm.daemon;
  */
 public abstract sealed class ServingException extends RuntimeException
     permits UnknownModelException, BadRequestException, NotReadyException, CapacityExceededException, ModelTooLargeException,
+        NoSuitableVariantException,
         UnauthenticatedException, NotAllowedException, DeadlineExceededException {
   private static final long serialVersionUID = 1L;
 

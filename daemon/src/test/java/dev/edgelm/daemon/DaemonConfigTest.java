@@ -127,7 +127,8 @@ class DaemonConfigTest {
   void load_modelSources_mustBeExactlyOneAndValid() {
     Path pkg = FakeModelLoader.writePackage(tmp.resolve("p"), "p", 1024);
     assertEquals("models.m.path", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.pin", "true"))).key());
-    assertEquals("models.m.variant", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.ref", "oci:/tmp/x:1"))).key());
+    assertNull(DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.ref", "oci:/tmp/x:1"))).models().get(0).variant(),
+        "a ref without a variant is selected automatically");
     assertEquals("models.m.ref", invalid(DaemonConfig.ConfigSources.ofFlags(
         Map.of("models.m.ref", "nohost/repo:1", "models.m.variant", "fp32"))).key());
     assertEquals("models.m.path", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.path", tmp.resolve("missing").toString()))).key());
@@ -178,5 +179,43 @@ class DaemonConfigTest {
     assertEquals("/models/stories260K", f.get("models.stories260K.path"));
     assertEquals("/models/x", f.get("models.fast.path"));
     assertEquals("0", f.get("server.grpc_port"));
+  }
+
+  @Test
+  void load_hostAndSelectKeys_parsedAndValidatedWithTheKeyNamed() {
+    DaemonConfig c = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(Map.of("host.memory", "2GiB", "host.cpu_features", "AVX2,avx512_vnni",
+        "host.arch", "arm64", "host.execution_providers", "CUDAExecutionProvider", "host.memory_bandwidth", "20GiB/s",
+        "select.max_perplexity_ratio", "1.05", "hub.poll_interval", "30s", "host.cache_dir", "/var/cache/edgelm")));
+    HostOverrides o = c.host().overrides();
+    assertEquals(2L << 30, o.memoryBytes());
+    assertEquals(java.util.Set.of("avx2", "avx512_vnni"), o.cpuFeatures());
+    assertEquals("aarch64", o.arch());
+    assertEquals(java.util.Set.of("cpu", "cuda"), o.executionProviders(), "cpu is always there; names are normalised");
+    assertEquals(20.0 * (1L << 30), o.memoryBandwidth());
+    assertEquals("flag: host.memory", o.describe().get("memory"));
+    assertEquals(java.nio.file.Path.of("/var/cache/edgelm"), c.host().cacheDir());
+    assertEquals(java.time.Duration.ofSeconds(30), c.hub().pollInterval());
+    assertEquals(1.05, c.select().maxPerplexityRatio());
+    assertEquals(java.util.Set.of(), DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(Map.of("host.cpu_features", "none")))
+        .host().overrides().cpuFeatures());
+    assertEquals(java.nio.file.Path.of("/xdg-cache/edgelm"), DaemonConfig.load(new DaemonConfig.ConfigSources(null,
+        Map.of("XDG_CACHE_HOME", "/xdg-cache"), Map.of())).host().cacheDir());
+
+    assertEquals("host.memory", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("host.memory", "lots"))).key());
+    assertEquals("host.arch", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("host.arch", "sparc"))).key());
+    assertEquals("host.memory_bandwidth", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("host.memory_bandwidth", "fast"))).key());
+    assertEquals("host.onnxruntime_version", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("host.onnxruntime_version", "latest"))).key());
+    assertEquals("select.max_perplexity_ratio", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("select.max_perplexity_ratio", "0.5"))).key());
+    assertEquals("select.speed_tolerance", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("select.speed_tolerance", "1"))).key());
+    assertEquals("hub.poll_interval", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("hub.poll_interval", "often"))).key());
+  }
+
+  @Test
+  void selectionPolicy_takesTheModelsLimitsAndPin() {
+    DaemonConfig c = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(Map.of("models.m.ref", "oci:/tmp/x:stable", "models.m.variant", "int8",
+        "models.m.max_concurrent", "2", "generation.max_context", "512", "cache.memory_budget", "1GiB", "select.memory_overhead", "32MiB")));
+    SelectionPolicy p = c.selectionPolicy(c.models().get(0));
+    assertEquals(new SelectionPolicy(512, 2, 1L << 30, 32L << 20, SelectionPolicy.DEFAULT_MAX_PERPLEXITY_RATIO, "int8",
+        SelectionPolicy.DEFAULT_SPEED_TOLERANCE, 0, SelectionPolicy.DEFAULT_BENCHMARK_TOKENS, 1), p);
   }
 }

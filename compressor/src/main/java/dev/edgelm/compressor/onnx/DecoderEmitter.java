@@ -121,67 +121,66 @@ public final class DecoderEmitter {
     allowed = g.node("And").in(causal, padding4).out("mask/allowed");
   }
 
-  /** cos/sin [batch, 1, seq, head_dim/2] for the rotate-half rotary convention. */
+  /**
+   * cos/sin [batch, 1, seq, head_dim/2] for the rotate-half rotary convention, computed from
+   * {@code position_ids} (angle = position · inverse frequency, in fp32 as the reference
+   * implementations do) rather than stored as context × head_dim/2 tables.
+   */
   private void emitRotaryTables(String positions) {
     int half = c.headDim() / 2;
-    int n = c.contextLength();
-    float[] cos = new float[n * half];
-    float[] sin = new float[n * half];
+    float[] invFreq = new float[half];
     for (int i = 0; i < half; i++) {
-      // As the reference implementations do: inverse frequency and angle in fp32.
-      float invFreq = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
-      for (int p = 0; p < n; p++) {
-        float angle = p * invFreq;
-        cos[p * half + i] = (float) Math.cos(angle);
-        sin[p * half + i] = (float) Math.sin(angle);
-      }
+      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
     }
-    String cosTable = g.initializer("rope.cos", Tensor.of(cos, n, half));
-    String sinTable = g.initializer("rope.sin", Tensor.of(sin, n, half));
+    String inverse = g.initializer("rope.inv_freq", Tensor.of(invFreq, half));
+    String pos = g.node("Cast").in(positions).attr(Attr.i("to", DataType.FLOAT.code())).out("rope/positions");
+    String column = g.node("Unsqueeze").in(pos, g.int64s(-1)).out("rope/position_column");
+    String angles = g.node("Mul").in(column, inverse).out("rope/angles");
     String axis1 = g.int64s(1);
-    ropeCos = g.node("Unsqueeze").in(g.node("Gather").in(cosTable, positions).out("rope/cos_rows"), axis1).out("rope/cos");
-    ropeSin = g.node("Unsqueeze").in(g.node("Gather").in(sinTable, positions).out("rope/sin_rows"), axis1).out("rope/sin");
+    ropeCos = g.node("Unsqueeze").in(g.node("Cos").in(angles).out("rope/cos_rows"), axis1).out("rope/cos");
+    ropeSin = g.node("Unsqueeze").in(g.node("Sin").in(angles).out("rope/sin_rows"), axis1).out("rope/sin");
   }
 
   private String emitBlock(int i, Block b, String h) {
     String p = "layers." + i;
     String x = emitNorm(b.attnNorm(), h, p + ".attn_norm");
     String attn = emitAttention(i, b, x);
-    h = g.node("Add").in(h, attn).out(p + "/attn_residual");
+    h = g.node("Add").in(h, attn).out(i + "/attn_residual");
     String x2 = emitNorm(b.mlpNorm(), h, p + ".mlp_norm");
     String mlp = emitMlp(i, b, x2);
-    return g.node("Add").in(h, mlp).out(p + "/mlp_residual");
+    return g.node("Add").in(h, mlp).out(i + "/mlp_residual");
   }
 
   private String emitAttention(int layer, Block b, String x) {
     String p = ModelIr.layerName(layer, "attn");
+    String scope = layer + ".attn"; // names intermediate values compactly; p names the layers and their weights
     int hd = c.headDim();
     String qkv = linear(b.qkv(), x, p + ".qkv");
-    String q = p + "/q";
-    String k = p + "/k";
-    String v = p + "/v";
+    String q = scope + "/q";
+    String k = scope + "/k";
+    String v = scope + "/v";
     g.node("Split").in(qkv, g.int64s(c.queryWidth(), c.kvWidth(), c.kvWidth()))
         .attr(Attr.i("axis", -1)).outs(q, k, v);
-    q = heads(q, c.numHeads(), p + "/q_heads");
-    k = heads(k, c.numKvHeads(), p + "/k_heads");
-    v = heads(v, c.numKvHeads(), p + "/v_heads");
+    q = heads(q, c.numHeads(), scope + "/q_heads");
+    k = heads(k, c.numKvHeads(), scope + "/k_heads");
+    v = heads(v, c.numKvHeads(), scope + "/v_heads");
     if (c.family() == Family.LLAMA) {
-      q = rotate(q, p + "/q_rope");
-      k = rotate(k, p + "/k_rope");
+      q = rotate(q, scope + "/q_rope");
+      k = rotate(k, scope + "/k_rope");
     }
     String keys = g.node("Concat").in(pastKey(layer), k).attr(Attr.i("axis", 2)).out(presentKey(layer));
     String values = g.node("Concat").in(pastValue(layer), v).attr(Attr.i("axis", 2)).out(presentValue(layer));
-    keys = repeatKv(keys, p + "/k_rep");
-    values = repeatKv(values, p + "/v_rep");
+    keys = repeatKv(keys, scope + "/k_rep");
+    values = repeatKv(values, scope + "/v_rep");
 
-    String scaled = g.node("Mul").in(q, g.floatScalar((float) (1.0 / Math.sqrt(hd)))).out(p + "/q_scaled");
-    String keysT = g.node("Transpose").in(keys).attr(Attr.ints("perm", 0, 1, 3, 2)).out(p + "/k_t");
-    String scores = g.node("MatMul").in(scaled, keysT).out(p + "/scores");
-    String masked = g.node("Where").in(allowed, scores, g.floatScalar(-Float.MAX_VALUE)).out(p + "/scores_masked");
-    String probs = g.node("Softmax").in(masked).attr(Attr.i("axis", -1)).out(p + "/probs");
-    String context = g.node("MatMul").in(probs, values).out(p + "/context");
-    String merged = g.node("Transpose").in(context).attr(Attr.ints("perm", 0, 2, 1, 3)).out(p + "/context_t");
-    String flat = g.node("Reshape").in(merged, g.int64s(0, 0, c.queryWidth())).out(p + "/context_flat");
+    String scaled = g.node("Mul").in(q, g.floatScalar((float) (1.0 / Math.sqrt(hd)))).out(scope + "/q_scaled");
+    String keysT = g.node("Transpose").in(keys).attr(Attr.ints("perm", 0, 1, 3, 2)).out(scope + "/k_t");
+    String scores = g.node("MatMul").in(scaled, keysT).out(scope + "/scores");
+    String masked = g.node("Where").in(allowed, scores, g.floatScalar(-Float.MAX_VALUE)).out(scope + "/scores_masked");
+    String probs = g.node("Softmax").in(masked).attr(Attr.i("axis", -1)).out(scope + "/probs");
+    String context = g.node("MatMul").in(probs, values).out(scope + "/context");
+    String merged = g.node("Transpose").in(context).attr(Attr.ints("perm", 0, 2, 1, 3)).out(scope + "/context_t");
+    String flat = g.node("Reshape").in(merged, g.int64s(0, 0, c.queryWidth())).out(scope + "/context_flat");
     return linear(b.attnOut(), flat, p + ".out");
   }
 
@@ -219,15 +218,16 @@ public final class DecoderEmitter {
 
   private String emitMlp(int layer, Block b, String x) {
     String p = ModelIr.layerName(layer, "mlp");
+    String scope = layer + ".mlp";
     if (c.family() == Family.LLAMA) {
       String gate = linear(b.gate(), x, p + ".gate");
-      String silu = g.node("Mul").in(gate, g.node("Sigmoid").in(gate).out(p + "/gate_sigmoid")).out(p + "/silu");
+      String silu = g.node("Mul").in(gate, g.node("Sigmoid").in(gate).out(scope + "/gate_sigmoid")).out(scope + "/silu");
       String up = linear(b.up(), x, p + ".up");
-      String prod = g.node("Mul").in(silu, up).out(p + "/swiglu");
+      String prod = g.node("Mul").in(silu, up).out(scope + "/swiglu");
       return linear(b.down(), prod, p + ".down");
     }
     String up = linear(b.up(), x, p + ".up");
-    return linear(b.down(), geluTanh(up, p + "/gelu"), p + ".down");
+    return linear(b.down(), geluTanh(up, scope + "/gelu"), p + ".down");
   }
 
   /** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
@@ -243,16 +243,17 @@ public final class DecoderEmitter {
 
   private String emitNorm(Norm n, String x, String name) {
     String w = g.initializer(name + ".weight", n.weight());
+    String scope = name.replaceFirst("^layers\\.", "");
     if (!n.isRms()) {
       String b = g.initializer(name + ".bias", n.bias());
       return g.node("LayerNormalization").in(x, w, b)
-          .attr(Attr.i("axis", -1)).attr(Attr.f("epsilon", c.normEps())).out(name + "/out");
+          .attr(Attr.i("axis", -1)).attr(Attr.f("epsilon", c.normEps())).out(scope + "/out");
     }
-    String sq = g.node("Mul").in(x, x).out(name + "/sq");
-    String mean = g.node("ReduceMean").in(sq).attr(Attr.ints("axes", -1)).attr(Attr.i("keepdims", 1)).out(name + "/mean_sq");
-    String rms = g.node("Sqrt").in(g.node("Add").in(mean, g.floatScalar(c.normEps())).out(name + "/mean_sq_eps")).out(name + "/rms");
-    String normed = g.node("Div").in(x, rms).out(name + "/normed");
-    return g.node("Mul").in(normed, w).out(name + "/out");
+    String sq = g.node("Mul").in(x, x).out(scope + "/sq");
+    String mean = g.node("ReduceMean").in(sq).attr(Attr.ints("axes", -1)).attr(Attr.i("keepdims", 1)).out(scope + "/mean_sq");
+    String rms = g.node("Sqrt").in(g.node("Add").in(mean, g.floatScalar(c.normEps())).out(scope + "/mean_sq_eps")).out(scope + "/rms");
+    String normed = g.node("Div").in(x, rms).out(scope + "/normed");
+    return g.node("Mul").in(normed, w).out(scope + "/out");
   }
 
   private String linear(Linear l, String x, String name) {

@@ -43,7 +43,6 @@ public final class GraphBuilder {
   private final java.util.Set<String> defined = new java.util.HashSet<>();
   private final Map<String, String> constants = new HashMap<>();
   private final SortedSet<String> opsUsed = new TreeSet<>();
-  private final Map<String, Integer> nodeCounts = new HashMap<>();
 
   public GraphBuilder(String name) {
     this.name = name;
@@ -261,8 +260,6 @@ public final class GraphBuilder {
         node.addOutput(o);
       }
       String op = node.getOpType();
-      int n = nodeCounts.merge(op, 1, Integer::sum);
-      node.setName(op + "_" + n);
       nodes.add(node.build());
       opsUsed.add((node.getDomain().isEmpty() ? "ai.onnx" : node.getDomain()) + ":" + op);
     }

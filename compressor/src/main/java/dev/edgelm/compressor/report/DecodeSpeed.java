@@ -3,13 +3,13 @@ package dev.edgelm.compressor.report;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgelm.compressor.OutputException;
+import dev.edgelm.engine.DecodeBenchmark;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -87,16 +87,8 @@ public final class DecodeSpeed {
     }
   }
 
-  /** This host: CPU model, cores, OS and architecture. */
+  /** This host, as benchmark records describe it. */
   public static String host() {
-    String cpu = System.getProperty("os.arch");
-    try {
-      cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-          .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse(cpu);
-    } catch (IOException | RuntimeException ignored) {
-      // not Linux
-    }
-    return String.format(Locale.ROOT, "%s, %d cores, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
-        System.getProperty("os.name"), System.getProperty("os.arch"));
+    return DecodeBenchmark.hostDescription();
   }
 }

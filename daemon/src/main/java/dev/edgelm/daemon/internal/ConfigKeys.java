@@ -1,6 +1,7 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.DaemonConfig;
+import dev.edgelm.daemon.SelectionPolicy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -80,6 +81,31 @@ public final class ConfigKeys {
     key("hub.ca_file", "", "PEM CA certificates trusted for HTTPS registries.");
     key("hub.username", "", "Registry user name.");
     key("hub.password", "", "Registry password (set it with EDGELMD_HUB_PASSWORD rather than in a file).");
+    key("hub.poll_interval", DaemonConfig.HubAccess.DEFAULT_POLL_INTERVAL,
+        "How often a model whose ref names a tag (e.g. :stable) checks whether the tag moved; a new release is selected from, "
+        + "pulled, loaded and warmed, then new streams go to it while the old variant drains (0 = never; refs pinned by digest never move).");
+    key("host.arch", "", "Override the probed CPU architecture: x86_64 or aarch64 (for fleets and simulations; see docs/DEPLOY.md).");
+    key("host.cpu_features", "", "Override the probed CPU features, comma-separated canonical names (avx2, avx512f, avx512_vnni, avx_vnni, "
+        + "amx_int8, asimd, dotprod, i8mm, sve…), or none.");
+    key("host.cores", "", "Override the CPUs this process may use.");
+    key("host.memory", "", "Override the usable memory (probed: min of MemAvailable and the cgroup limit less its usage), e.g. 2GiB.");
+    key("host.execution_providers", "", "Override the ONNX Runtime build's execution providers, e.g. cpu,cuda (cpu is always added).");
+    key("host.onnxruntime_version", "", "Override the ONNX Runtime version variants are checked against, e.g. 1.17.0.");
+    key("host.gpu_memory", "", "Declare one GPU with this much free memory (replaces what nvidia-smi/rocm-smi report), e.g. 8GiB.");
+    key("host.memory_bandwidth", "", "Override the measured memory bandwidth (single-thread copy), bytes/s, e.g. 20GiB/s.");
+    key("host.gpu_memory_bandwidth", "", "GPU memory bandwidth, bytes/s (not probed; 300 GB/s assumed), e.g. 900GiB/s.");
+    key("host.measure_bandwidth", "true", "Measure memory bandwidth once per hardware (a ~0.3 s copy, cached in host.cache_dir); false assumes 10 GB/s.");
+    key("host.cache_dir", "", "Where bandwidth and on-device benchmark results are cached (default: $XDG_CACHE_HOME/edgelm, else ~/.cache/edgelm).");
+    key("select.max_perplexity_ratio", SelectionPolicy.DEFAULT_MAX_PERPLEXITY_RATIO,
+        "Quality floor: variants whose measured perplexity exceeds the base's by more than this ratio are rejected (0 = no floor; unmeasured variants pass).");
+    key("select.memory_overhead", SelectionPolicy.DEFAULT_MEMORY_OVERHEAD,
+        "Memory added to every variant's need (weights + KV cache at generation.max_context x max_concurrent) besides 10% of its weights.");
+    key("select.speed_tolerance", SelectionPolicy.DEFAULT_SPEED_TOLERANCE,
+        "Variants predicted within this fraction of the fastest count as equally fast; the best quality among them is chosen.");
+    key("select.benchmark_top", SelectionPolicy.DEFAULT_BENCHMARK_TOP,
+        "Decode a few tokens with this many top-ranked variants on this host before choosing (downloads their weights; results cached per "
+        + "hardware and variant digest in host.cache_dir). 0 = choose from predictions alone.");
+    key("select.benchmark_tokens", SelectionPolicy.DEFAULT_BENCHMARK_TOKENS, "Tokens each on-device benchmark decodes.");
     key("telemetry.otlp_endpoint", "", "OTLP collector for metrics and traces, e.g. http://127.0.0.1:4318 (empty = no export; /metrics always works).");
     key("telemetry.otlp_protocol", DaemonConfig.Telemetry.DEFAULT_OTLP_PROTOCOL, "http/protobuf or grpc.");
     key("telemetry.service_name", DaemonConfig.Telemetry.DEFAULT_SERVICE_NAME, "service.name resource attribute.");
@@ -89,7 +115,7 @@ public final class ConfigKeys {
 
     model("path", "", "Model package directory. Give exactly one of path and ref.");
     model("ref", "", "Hub reference HOST[:PORT]/REPO:TAG or oci:PATH:TAG, pulled into hub.store at start.");
-    model("variant", "", "Variant id of the release to pull (required with ref for now).");
+    model("variant", "", "Pin a variant id of the release (with ref). Unset: the daemon selects the variant that runs best on this host.");
     model("pin", "false", "Never evict or expire this model.");
     model("preload", "true", "Load at start; health stays NOT_SERVING until every preloaded model is loaded.");
     model("max_concurrent", "generation.max_concurrent", "Generations that run at once.");

@@ -237,6 +237,11 @@ public final class ConfigValues {
     }, "must be a size such as 536870912, 512MiB or 4GiB, or a percentage of physical memory such as 50%");
   }
 
+  /** Parses a size ({@code 512MiB}, {@code 4G}, {@code 1024}); throws IllegalArgumentException when it is not one. */
+  public static long parseSizeText(String s) {
+    return parseSize(s);
+  }
+
   static long parseSize(String s) {
     Matcher m = SIZE.matcher(s.strip());
     if (!m.matches()) {

@@ -110,7 +110,7 @@ public final class DaemonServer implements Daemon {
         return r == null ? new long[2] : r.weightAndCount();
       }
     });
-    this.registry = new ModelRegistry(config, runtime.loader(), runtime.ticker(), telemetry);
+    this.registry = new ModelRegistry(config, runtime, telemetry);
     registryRef.set(registry);
     int workers = config.generation().workers();
     this.decodeWorkers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),

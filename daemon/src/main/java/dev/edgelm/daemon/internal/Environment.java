@@ -10,6 +10,7 @@ import java.util.Map;
  * <ul>
  *   <li>{@code EDGELMD_<SECTION>_<KEY>}: one per configuration key (see {@code --describe-config});
  *   <li>{@code XDG_DATA_HOME}: the default of {@code hub.store};
+ *   <li>{@code XDG_CACHE_HOME}: the default of {@code host.cache_dir};
  *   <li>{@code EDGELMD_JAVA_OPTS}, {@code EDGELMD_NO_BUILD}: read by the {@code edgelmd} launcher script only.
  * </ul>
  */

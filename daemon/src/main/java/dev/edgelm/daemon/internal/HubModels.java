@@ -8,6 +8,10 @@ import dev.edgelm.hub.HubOptions;
 import dev.edgelm.hub.InstalledVariant;
 import dev.edgelm.hub.ProgressListener;
 import dev.edgelm.hub.Reference;
+import dev.edgelm.hub.Release;
+import dev.edgelm.hub.VariantEntry;
+import dev.edgelm.proto.v1.VariantDescriptor;
+import java.util.Optional;
 import dev.edgelm.hub.SigningKeys;
 import dev.edgelm.proto.v1.HubSource;
 import java.io.IOException;
@@ -59,9 +63,19 @@ final class HubModels implements AutoCloseable {
     return hub;
   }
 
-  /** Resolves {@code reference} and pulls {@code variant} into the store (verified). */
-  InstalledVariant pull(String reference, String variant, ProgressListener listener) {
-    return hub().pull(Reference.parse(reference), variant, listener);
+  /** Fetches the release index {@code reference} names (and checks its signature). */
+  Release resolve(String reference) {
+    return hub().resolve(Reference.parse(reference));
+  }
+
+  /** A variant's {@code variant.json}, without weights (cached in the store). */
+  Optional<VariantDescriptor> descriptor(Release release, VariantEntry entry) {
+    return Optional.of(hub().details(release, entry.id()).descriptor());
+  }
+
+  /** Pulls {@code variant} of a resolved release into the store (verified). */
+  InstalledVariant pull(Release release, String variant, ProgressListener listener) {
+    return hub().pull(release, variant, listener);
   }
 
   static HubSource source(String reference, InstalledVariant v) {

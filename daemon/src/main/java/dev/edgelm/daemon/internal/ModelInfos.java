@@ -1,5 +1,6 @@
 package dev.edgelm.daemon.internal;
 
+import dev.edgelm.daemon.Selection;
 import dev.edgelm.proto.v1.ModelInfo;
 import dev.edgelm.proto.v1.VariantDescriptor;
 
@@ -26,6 +27,11 @@ final class ModelInfos {
     if (d != null) {
       b.setVariantDescriptor(d);
     }
+    Selection selection = sm.selection;
+    if (selection != null) {
+      b.setSelection(selection.toProto());
+    }
+    b.setLastCheckedUnixMs(sm.lastCheckedMillis).setUpdateError(sm.updateError);
     Throwable failure = sm.lastFailure;
     if (failure != null) {
       b.setError(StatusMapper.map(failure).message());

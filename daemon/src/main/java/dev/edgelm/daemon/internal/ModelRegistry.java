@@ -5,6 +5,11 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.edgelm.daemon.BadRequestException;
+import dev.edgelm.daemon.DaemonRuntime;
+import dev.edgelm.daemon.NoSuitableVariantException;
+import dev.edgelm.daemon.Scheduler;
+import dev.edgelm.daemon.Selection;
+import dev.edgelm.daemon.VariantSelector;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.ModelLoader;
 import dev.edgelm.daemon.ModelTooLargeException;
@@ -17,7 +22,6 @@ import dev.edgelm.engine.SessionSettings;
 import dev.edgelm.engine.Ticker;
 import dev.edgelm.hub.HubException;
 import dev.edgelm.hub.InstalledVariant;
-import dev.edgelm.hub.ProgressListener;
 import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelState;
 import dev.edgelm.proto.v1.VariantDescriptor;
@@ -64,8 +68,16 @@ import java.util.logging.Logger;
  * {@link LoadedModel.Lease}, and the last release closes the session on the cache thread. Loads run
  * on one loader thread (so room-making decisions do not race), after any hub pull on the hub threads.
  *
+ * <p>A hub model's package comes from {@link HubReleases}: the release resolved, a variant selected
+ * for this host ({@link VariantSelector}, from the index and variant configs: no weights), only that
+ * variant pulled, and the tag followed. When a moved tag brings another variant, {@link #swap} loads
+ * and warms it beside the serving model and puts it in the cache in its place (blue/green): new
+ * streams lease the new model, streams in flight keep their lease on the old one, which is retired
+ * and closed when the last of them ends. Both are in memory meanwhile.
+ *
  * <p>Threading: thread-safe. {@link #acquire} and {@link #load} never block (event loops call them);
- * loads complete their futures on the loader thread.
+ * loads complete their futures on the loader thread; selections, pulls and release checks run on the
+ * hub threads.
  */
 final class ModelRegistry implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class.getName());
@@ -91,13 +103,18 @@ final class ModelRegistry implements AutoCloseable {
   private final Map<String, ServedModel> models = new LinkedHashMap<>();
   private final AsyncCache<String, LoadedModel> cache;
   private final List<Runnable> stateListeners = new CopyOnWriteArrayList<>();
+  private final HubReleases releases;
   private volatile boolean closed;
 
   ModelRegistry(DaemonConfig config, ModelLoader loader, Ticker ticker, Telemetry telemetry) {
+    this(config, DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(ticker), telemetry);
+  }
+
+  ModelRegistry(DaemonConfig config, DaemonRuntime runtime, Telemetry telemetry) {
     this.config = config;
-    this.loader = loader;
+    this.loader = runtime.loader();
     this.sessionSettings = config.runtime().sessionSettings();
-    this.ticker = ticker;
+    this.ticker = runtime.ticker();
     this.telemetry = telemetry;
     this.hub = new HubModels(config.hub());
     this.budgetBytes = config.cache().memoryBudgetBytes();
@@ -111,6 +128,16 @@ final class ModelRegistry implements AutoCloseable {
         r.run();
       }
     };
+    Scheduler scheduler = runtime.scheduler().orElse((task, delay) -> {
+      try {
+        java.util.concurrent.ScheduledFuture<?> f = cacheExecutor.schedule(task, delay.toMillis(), TimeUnit.MILLISECONDS);
+        return () -> f.cancel(false);
+      } catch (RejectedExecutionException e) {
+        return () -> { }; // shutting down
+      }
+    });
+    this.releases = new HubReleases(config, runtime, hub, hubExecutor, scheduler, new HubBenchmark(hub, loader, sessionSettings),
+        (sm, v, selection) -> CompletableFuture.runAsync(() -> swap(sm, v, selection), loadExecutor));
     Duration keepAlive = config.cache().keepAlive();
     this.cache = Caffeine.newBuilder()
         .executor(cacheTasks)
@@ -178,13 +205,13 @@ final class ModelRegistry implements AutoCloseable {
       }
       return existing;
     }
-    ServedModel sm = new ServedModel(spec, configured);
+    ServedModel sm = new ServedModel(spec, configured, config.selectionPolicy(spec));
     models.put(spec.name(), sm);
     return sm;
   }
 
   private static String describeSource(ServedModel sm) {
-    return sm.fromHub() ? sm.reference + " (variant " + sm.variant + ")" : sm.path.toString();
+    return sm.fromHub() ? sm.reference + (sm.variant != null ? " (variant " + sm.variant + ")" : "") : sm.path.toString();
   }
 
   /** Removes a model that is neither configured nor in memory (a failed Load of a new name). */
@@ -228,8 +255,13 @@ final class ModelRegistry implements AutoCloseable {
     }
     telemetry.cacheMiss(sm.name);
     Throwable last = sm.lastFailure;
+    if (last instanceof NoSuitableVariantException none) {
+      // Selecting again per request would hit the hub per request; the tag poll notices a new
+      // release, and Models.Load selects again on demand.
+      throw none;
+    }
     load(sm);
-    if (last instanceof ModelTooLargeException || last instanceof ModelPackageException) {
+    if (last instanceof ModelTooLargeException || last instanceof ModelPackageException || last instanceof NoSuitableVariantException) {
       throw (RuntimeException) last;
     }
     throw new NotReadyException("model '" + sm.name + "' is loading" + (last != null ? " (the last attempt failed: " + last.getMessage() + ")" : "")
@@ -261,7 +293,7 @@ final class ModelRegistry implements AutoCloseable {
     } else if (pulled != null && Files.isDirectory(Path.of(pulled.getPackageDir()))) {
       dir = CompletableFuture.completedFuture(Path.of(pulled.getPackageDir()));
     } else {
-      dir = CompletableFuture.supplyAsync(() -> pull(sm), hubExecutor);
+      dir = CompletableFuture.supplyAsync(() -> releases.pullSelected(sm), hubExecutor);
     }
     CompletableFuture<LoadedModel> loaded = dir.thenApplyAsync(d -> loadPackage(sm, d), loadExecutor);
     // The cache holds `loaded`; loadFinished runs once it is complete, so a model reported loaded is
@@ -271,30 +303,84 @@ final class ModelRegistry implements AutoCloseable {
     return loaded;
   }
 
-  private Path pull(ServedModel sm) {
-    LOG.info(() -> "pulling model " + sm.name + " from " + sm.reference + " (variant " + sm.variant + ")");
-    InstalledVariant v = hub.pull(sm.reference, sm.variant, ProgressListener.NONE);
-    sm.pulled = HubModels.source(sm.reference, v);
-    sm.descriptor = v.descriptor();
-    return v.packageDir();
+  /** The model's own selection, pull and tag polls (hub side; {@link #swap} is called back on the loader thread). */
+  HubReleases releases() {
+    return releases;
   }
 
   /**
-   * Pulls a variant for the Pull RPC on a hub thread, calling {@code done} there with the result or
-   * the failure. Cancelling the returned future interrupts the pull (the hub client then stops).
+   * Loads and warms the new variant beside the serving one, then makes it the one new streams get;
+   * the old model is retired (closed when its last stream ends). Loader thread.
    */
-  java.util.concurrent.Future<?> pullForClient(String reference, String variant, ProgressListener listener,
-      java.util.function.BiConsumer<InstalledVariant, Throwable> done) {
-    return hubExecutor.submit(() -> {
-      InstalledVariant v;
-      try {
-        v = hub.pull(reference, variant, listener);
-      } catch (RuntimeException e) {
-        done.accept(null, e);
-        return;
+  void swap(ServedModel sm, InstalledVariant v, Selection selection) {
+    Selection.Verdict chosen = selection.chosen().orElseThrow();
+    HubSource source = HubModels.source(sm.reference, v);
+    LoadedModel old = loadedNow(sm.name);
+    if (old == null) {
+      // Not in memory: the next load opens the new package. A model that never loaded (nothing
+      // suited the host until this release) loads now.
+      sm.pulled = source;
+      sm.selection = selection;
+      sm.descriptor = v.descriptor();
+      sm.executionProvider = chosen.executionProvider();
+      if (sm.state == ModelState.MODEL_STATE_FAILED || (sm.configured && sm.preload && !sm.everLoaded)) {
+        sm.lastFailure = null;
+        load(sm);
       }
-      done.accept(v, null);
+      return;
+    }
+    long start = ticker.read();
+    ModelPackage pkg = ModelPackage.open(v.packageDir());
+    VariantDescriptor d = pkg.descriptor();
+    int maxConcurrent = sm.admission.maxConcurrent();
+    int ctx = effectiveContext(d.getArchitecture().getContextLength());
+    long estimate = pkg.weightBytes() + d.getKvCacheBytesPerToken() * ctx * maxConcurrent;
+    ensureFits(sm, estimate, d.getKvCacheBytesPerToken(), ctx);
+    makeRoom(sm, estimate);
+    ServableModel model = loader.load(pkg, settingsFor(chosen.executionProvider()));
+    try {
+      warm(model);
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+    ctx = effectiveContext(model.languageModel().contextLength());
+    long kvBudget = model.kvCacheBytesPerToken() * ctx * maxConcurrent;
+    LoadedModel m = new LoadedModel(sm, model, kvBudget, ctx, cacheTasks, ticker.read());
+    if (closed) {
+      m.retire();
+      return;
+    }
+    sm.pulled = source;
+    sm.selection = selection;
+    sm.descriptor = model.descriptor();
+    sm.executionProvider = chosen.executionProvider();
+    sm.residentBytes = model.residentBytes();
+    sm.kvBudgetBytes = kvBudget;
+    sm.contextLength = ctx;
+    CompletableFuture<LoadedModel> f = CompletableFuture.completedFuture(m);
+    sm.attempt = new ServedModel.LoadAttempt(f, f);
+    cache.put(sm.name, f); // the removal listener retires the old model
+    sm.loadSeconds = (ticker.read() - start) / 1e9;
+    telemetry.modelSwapped(sm.name);
+    LOG.info(() -> "model " + sm.name + ": swapped in variant " + chosen.id() + " (" + v.manifestDigest() + "); the previous one drains "
+        + old.leases() + " streams");
+    cacheTasks.execute(() -> {
+      updateMaximum();
+      stateChanged();
     });
+  }
+
+  /** Runs one short generation so the first client stream does not pay for ONNX Runtime's lazy initialisation. */
+  static void warm(ServableModel model) {
+    // Token ids, not text: any tokenizer has a BOS or a token 0, not every one can spell a word.
+    int first = model.languageModel().tokenizer().bosId().orElse(0);
+    dev.edgelm.engine.Generation.stream(model.languageModel(), dev.edgelm.engine.GenerationRequest.ofIds(first).withMaxTokens(2), t -> { });
+  }
+
+  private SessionSettings settingsFor(String executionProvider) {
+    return SessionSettings.EXECUTION_PROVIDERS.contains(executionProvider) ? sessionSettings.withExecutionProvider(executionProvider)
+        : sessionSettings;
   }
 
   private LoadedModel loadPackage(ServedModel sm, Path dir) {
@@ -309,7 +395,7 @@ final class ModelRegistry implements AutoCloseable {
     long estimate = pkg.weightBytes() + d.getKvCacheBytesPerToken() * ctx * maxConcurrent;
     ensureFits(sm, estimate, d.getKvCacheBytesPerToken(), ctx);
     makeRoom(sm, estimate);
-    ServableModel model = loader.load(pkg, sessionSettings);
+    ServableModel model = loader.load(pkg, sm.fromHub() ? settingsFor(sm.executionProvider) : sessionSettings);
     ctx = effectiveContext(model.languageModel().contextLength());
     long kvBudget = model.kvCacheBytesPerToken() * ctx * maxConcurrent;
     LoadedModel m = new LoadedModel(sm, model, kvBudget, ctx, cacheTasks, ticker.read());
@@ -394,7 +480,13 @@ final class ModelRegistry implements AutoCloseable {
   }
 
   private void removed(String name, LoadedModel m, RemovalCause cause) {
-    if (m == null || cause == RemovalCause.REPLACED) {
+    if (m == null) {
+      return;
+    }
+    if (cause == RemovalCause.REPLACED) {
+      if (loadedNow(name) != m) {
+        m.retire(); // swapped out: closes once its last stream ends
+      }
       return;
     }
     m.retire();
@@ -465,7 +557,11 @@ final class ModelRegistry implements AutoCloseable {
     if (m == null) {
       return false;
     }
-    return cache.synchronous().asMap().remove(sm.name, m);
+    boolean removed = cache.synchronous().asMap().remove(sm.name, m);
+    if (removed && loadedNow(sm.name) == null && sm.state == ModelState.MODEL_STATE_LOADED) {
+      sm.state = ModelState.MODEL_STATE_NOT_LOADED; // now, not when the removal listener gets to it: Unload answers with this state
+    }
+    return removed;
   }
 
   /** Whether every configured model with preload has been loaded at least once. */
@@ -539,6 +635,7 @@ final class ModelRegistry implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    releases.close();
     cache.synchronous().invalidateAll();
     cache.synchronous().cleanUp();
     loadExecutor.shutdownNow();

@@ -107,6 +107,12 @@ final class ModelsService {
     });
   }
 
+  /** The selection policy of a pull that registers no model (the daemon's defaults, and the variant if one is named). */
+  dev.edgelm.daemon.SelectionPolicy pullPolicy(String reference, String variant) {
+    return config.selectionPolicy(new DaemonConfig.Model("pull", null, reference, variant.isBlank() ? null : variant, false,
+        config.generation().maxConcurrent(), config.generation().maxQueued(), false));
+  }
+
   /** Registers a model from a request's source (or returns it when the name is known with that source). */
   ServedModel register(String name, ModelSource source) {
     if (!ConfigValues.MODEL_NAME.matcher(name).matches()) {
@@ -121,12 +127,9 @@ final class ModelsService {
             config.generation().maxConcurrent(), config.generation().maxQueued(), false);
       }
       case HUB -> {
-        if (source.getHub().getVariant().isBlank()) {
-          throw new BadRequestException("source.hub.variant is required for now: name the variant id to pull");
-        }
         String ref = Reference.parse(source.getHub().getReference()).toString();
-        yield new DaemonConfig.Model(name, null, ref, source.getHub().getVariant(), false,
-            config.generation().maxConcurrent(), config.generation().maxQueued(), false);
+        String variant = source.getHub().getVariant().isBlank() ? null : source.getHub().getVariant().strip(); // blank: select for this host
+        yield new DaemonConfig.Model(name, null, ref, variant, false, config.generation().maxConcurrent(), config.generation().maxQueued(), false);
       }
       case SOURCE_NOT_SET -> throw new BadRequestException("source needs a path or a hub reference");
     };

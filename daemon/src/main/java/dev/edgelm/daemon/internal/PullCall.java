@@ -1,6 +1,7 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.BadRequestException;
+import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.hub.Digest;
 import dev.edgelm.hub.InstalledVariant;
 import dev.edgelm.hub.Progress;
@@ -60,9 +61,6 @@ final class PullCall implements ProgressListener {
     response.drainHandler(v -> flushProgress());
     try {
       models.checkMayPull();
-      if (r.getVariant().isBlank()) {
-        throw new BadRequestException("variant is required for now: name the variant id to pull");
-      }
       if (r.getLoad() && r.getName().isBlank()) {
         throw new BadRequestException("load needs a name to register the model under");
       }
@@ -71,7 +69,8 @@ final class PullCall implements ProgressListener {
         target = models.register(r.getName(), ModelSource.newBuilder()
             .setHub(HubSource.newBuilder().setReference(reference).setVariant(r.getVariant())).build());
       }
-      task = registry.pullForClient(reference, r.getVariant(), this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
+      SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference, r.getVariant());
+      task = registry.releases().pullForClient(reference, policy, this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
     } catch (RuntimeException e) {
       fail(e);
     }
@@ -135,7 +134,7 @@ final class PullCall implements ProgressListener {
     }
   }
 
-  private void pulled(InstalledVariant v, Throwable e) {
+  private void pulled(HubReleases.Pulled p, Throwable e) {
     if (ended) {
       return;
     }
@@ -143,6 +142,7 @@ final class PullCall implements ProgressListener {
       fail(e);
       return;
     }
+    InstalledVariant v = p.variant();
     HubSource source = HubModels.source(reference, v);
     PullDone.Builder done = PullDone.newBuilder().setSource(source).setVariantDescriptor(v.descriptor())
         .setBytesDownloaded(v.bytesDownloaded()).setBytesReused(v.bytesReused());
@@ -152,6 +152,8 @@ final class PullCall implements ProgressListener {
     }
     target.pulled = source;
     target.descriptor = v.descriptor();
+    target.selection = p.selection();
+    target.executionProvider = p.selection().chosen().orElseThrow().executionProvider();
     if (!req.getLoad()) {
       end(done.setModel(ModelInfos.of(target)));
       return;

@@ -1,6 +1,8 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.DaemonConfig;
+import dev.edgelm.daemon.Selection;
+import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelSource;
 import dev.edgelm.proto.v1.ModelState;
@@ -22,7 +24,10 @@ final class ServedModel {
   final boolean preload;
   final Path path;
   final String reference;
+  /** The variant the operator pinned; null = selected for this host. */
   final String variant;
+  /** How a variant is selected for this model (context, concurrency, pin, budget, floor). */
+  final SelectionPolicy policy;
   final Admission admission;
 
   /** The last load: the future the cache holds, and the one that completes after its outcome is recorded. */
@@ -41,14 +46,24 @@ final class ServedModel {
   volatile int contextLength;
   /** Loaded at least once (readiness waits for this on preloaded models). */
   volatile boolean everLoaded;
+  /** A hub model's last selection (what is served, or why nothing can be). */
+  volatile Selection selection;
+  /** Where the selected variant runs ("cpu", "cuda"). */
+  volatile String executionProvider = "cpu";
+  /** When the tag was last checked (epoch ms), and why the last check or swap failed ("" when it did not). */
+  volatile long lastCheckedMillis;
+  volatile String updateError = "";
+  /** A release poll is scheduled (at most one per model). */
+  final java.util.concurrent.atomic.AtomicBoolean polling = new java.util.concurrent.atomic.AtomicBoolean();
 
-  ServedModel(DaemonConfig.Model spec, boolean configured) {
+  ServedModel(DaemonConfig.Model spec, boolean configured, SelectionPolicy policy) {
     this.name = spec.name();
     this.configured = configured;
     this.preload = spec.preload();
     this.path = spec.path();
     this.reference = spec.reference();
     this.variant = spec.variant();
+    this.policy = policy;
     this.pinned = spec.pin();
     this.admission = new Admission(spec.name(), spec.maxConcurrent(), spec.maxQueued());
   }
@@ -60,7 +75,7 @@ final class ServedModel {
   /** Same package source as {@code spec} (re-adding a model by the same name is then a no-op). */
   boolean sameSource(DaemonConfig.Model spec) {
     return fromHub()
-        ? reference.equals(spec.reference()) && variant.equals(spec.variant())
+        ? reference.equals(spec.reference()) && java.util.Objects.equals(variant, spec.variant())
         : spec.path() != null && path.equals(spec.path());
   }
 
@@ -69,6 +84,7 @@ final class ServedModel {
       return ModelSource.newBuilder().setPath(path.toString()).build();
     }
     HubSource p = pulled;
-    return ModelSource.newBuilder().setHub(p != null ? p : HubSource.newBuilder().setReference(reference).setVariant(variant).build()).build();
+    return ModelSource.newBuilder().setHub(p != null ? p
+        : HubSource.newBuilder().setReference(reference).setVariant(variant == null ? "" : variant).build()).build();
   }
 }

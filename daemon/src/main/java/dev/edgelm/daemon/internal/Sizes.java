@@ -3,10 +3,10 @@ package dev.edgelm.daemon.internal;
 import java.util.Locale;
 
 /** Human-readable byte counts for messages and logs. */
-final class Sizes {
+public final class Sizes {
   private Sizes() {}
 
-  static String bytes(long b) {
+  public static String bytes(long b) {
     if (b < 1024) {
       return b + " B";
     }

@@ -4,6 +4,7 @@ import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.daemon.CapacityExceededException;
 import dev.edgelm.daemon.DeadlineExceededException;
 import dev.edgelm.daemon.ModelTooLargeException;
+import dev.edgelm.daemon.NoSuitableVariantException;
 import dev.edgelm.daemon.NotAllowedException;
 import dev.edgelm.daemon.NotReadyException;
 import dev.edgelm.daemon.ServingException;
@@ -34,7 +35,7 @@ import java.util.concurrent.ExecutionException;
  * The one place that turns an exception into a gRPC status and message. Codes follow grpc-java's
  * litmus test: UNAVAILABLE when the same call may succeed if simply retried (model loading, hub
  * unreachable, draining), FAILED_PRECONDITION when it will not until something changes (the model
- * does not fit, the package is corrupt, a signature is rejected), RESOURCE_EXHAUSTED when capacity
+ * does not fit, no variant suits the host, the package is corrupt, a signature is rejected), RESOURCE_EXHAUSTED when capacity
  * is temporarily full (queue, disk), DATA_LOSS for content that does not match its digest.
  *
  * <p>The hub's {@link AuthException} is the daemon's own registry credentials failing, not the
@@ -77,7 +78,7 @@ public final class StatusMapper {
       return GrpcStatus.UNAVAILABLE;
     } else if (s instanceof CapacityExceededException) {
       return GrpcStatus.RESOURCE_EXHAUSTED;
-    } else if (s instanceof ModelTooLargeException) {
+    } else if (s instanceof ModelTooLargeException || s instanceof NoSuitableVariantException) {
       return GrpcStatus.FAILED_PRECONDITION;
     } else if (s instanceof UnauthenticatedException) {
       return GrpcStatus.UNAUTHENTICATED;

@@ -111,6 +111,7 @@ public final class Telemetry implements AutoCloseable {
   private final LongCounter cacheHits;
   private final LongCounter cacheMisses;
   private final LongCounter cacheEvictions;
+  private final LongCounter modelSwaps;
   private final LongHistogram stepsAfterCancel;
   private final LongCounter authRejected;
 
@@ -143,6 +144,8 @@ public final class Telemetry implements AutoCloseable {
         .setDescription("Requests that found their model not loaded (and started loading it).").build();
     cacheEvictions = meter.counterBuilder("edgelm.model_cache.evictions").setUnit("{model}")
         .setDescription("Models evicted from memory, by edgelm.cause: size (memory budget) or expired (keep-alive).").build();
+    modelSwaps = meter.counterBuilder("edgelm.model.swaps").setUnit("{swap}")
+        .setDescription("Variants swapped in after the model's tag moved to a new release (blue/green: the old one drains).").build();
     stepsAfterCancel = meter.histogramBuilder("edgelm.generation.steps_after_cancel").ofLongs().setUnit("{step}")
         .setDescription("Model steps started after a cancellation (client cancel, deadline, disconnect, drain) reached the daemon; "
             + "the step already running is not counted. 0, or 1 when the cancel races the start of a step.")
@@ -268,6 +271,10 @@ public final class Telemetry implements AutoCloseable {
 
   void cacheEviction(String model, String cause) {
     cacheEvictions.add(1, model(model).toBuilder().put(CAUSE, cause).build());
+  }
+
+  void modelSwapped(String model) {
+    modelSwaps.add(1, model(model));
   }
 
   void stepsAfterCancel(String model, long steps) {

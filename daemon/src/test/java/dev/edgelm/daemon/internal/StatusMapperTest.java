@@ -36,6 +36,7 @@ class StatusMapperTest {
         Arguments.of(new NotReadyException("x"), GrpcStatus.UNAVAILABLE),
         Arguments.of(new CapacityExceededException("x"), GrpcStatus.RESOURCE_EXHAUSTED),
         Arguments.of(new ModelTooLargeException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.daemon.NoSuitableVariantException("x: no variant suits"), GrpcStatus.FAILED_PRECONDITION),
         Arguments.of(new UnauthenticatedException("x"), GrpcStatus.UNAUTHENTICATED),
         Arguments.of(new NotAllowedException("x"), GrpcStatus.PERMISSION_DENIED),
         Arguments.of(new DeadlineExceededException("x"), GrpcStatus.DEADLINE_EXCEEDED),

@@ -67,6 +67,7 @@ public final class TestDaemon implements AutoCloseable {
     all.put("server.grpc_port", "0");
     all.put("server.http_port", "0");
     all.put("server.drain_timeout", "30s");
+    all.put("host.measure_bandwidth", "false"); // no 100 MiB copy per test; tests that rank variants inject a host probe
     all.putAll(flags);
     return new TestDaemon(Daemon.start(DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(all)), runtime));
   }
