@@ -55,6 +55,9 @@ class CompressKronCommandTest {
     double ratio = (double) d.getParameterCount() / ModelPackage.open(fp32).descriptor().getParameterCount();
     assertEquals(0.7, ratio, 0.03);
     assertTrue(Files.readString(layers).contains("| layers.1.mlp.up |"));
+    String figures = d.getMethod().getParamsOrThrow("layer.layers.1.mlp.up");
+    assertTrue(figures.matches(".*weight error \\d\\.\\d{4} → \\d\\.\\d{4} with permutations.*"
+        + "calibration output error \\d\\.\\d{4} weight-only → \\d\\.\\d{4} refit.*"), figures);
     assertTrue(Files.exists(tmp.resolve("layers.md.json")));
   }
 
