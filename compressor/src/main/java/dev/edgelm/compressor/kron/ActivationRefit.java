@@ -79,6 +79,21 @@ final class ActivationRefit {
     return new Result(current, relative(before, reference), relative(objective, reference), done);
   }
 
+  /** {@code ‖X(W − Ŵ)‖ / ‖XW‖} of {@code f} for inputs with Gram {@code h} (in the layer's own input order). */
+  static double outputError(float[] w, KronFactors f, int[] rowPos, int[] colPos, double[] h, Workers workers) {
+    int m = f.shape().in();
+    int n = f.shape().out();
+    float[] wk = Matrices.scatter(w, m, n, rowPos, colPos);
+    double[] hk = permuteSymmetric(h, m, rowPos);
+    float[] hf = new float[hk.length];
+    for (int i = 0; i < hk.length; i++) {
+      hf[i] = (float) hk[i];
+    }
+    float[] c = Matrices.multiply(hf, m, m, wk, n, workers);
+    double reference = frobeniusDot(wk, c);
+    return relative(objective(f, hf, c, reference, workers), reference);
+  }
+
   private static double relative(double objective, double reference) {
     return reference > 0 ? Math.sqrt(Math.max(0, objective) / reference) : 0;
   }

@@ -322,8 +322,14 @@ public final class KroneckerCompressor {
 
     private void refitLinear(KronPlan.Entry e, double[] gram) {
       Fit f = fits.get(e);
-      ActivationRefit.Result r = ActivationRefit.refit(denseOf(e), f.factors, f.rowPos, f.colPos, require(gram, e),
+      float[] w = denseOf(e);
+      double[] h = anchored(require(gram, e), e.shape().in(), options.weightAnchor());
+      ActivationRefit.Result r = ActivationRefit.refit(w, f.factors, f.rowPos, f.colPos, h,
           options.refitIterations(), options.refitDamping(), workers);
+      if (h != gram) { // report the output error alone, without the anchor's term
+        r = new ActivationRefit.Result(r.factors(), ActivationRefit.outputError(w, f.factors, f.rowPos, f.colPos, gram, workers),
+            ActivationRefit.outputError(w, r.factors(), f.rowPos, f.colPos, gram, workers), r.iterations());
+      }
       record(e, f, r);
     }
 
@@ -336,19 +342,37 @@ public final class KroneckerCompressor {
     private void refitTiedEmbedding(KronPlan.Entry e, double[] headGram) {
       Fit f = fits.get(e);
       int d = e.shape().out();
-      double[] h = require(headGram, e).clone();
+      double[] h = anchored(require(headGram, e), d, options.embeddingLookupWeight());
+      float[] headWeight = Matrices.transpose(denseOf(e), e.shape().in(), d);
+      ActivationRefit.Result r = ActivationRefit.refit(headWeight, f.factors.transpose(), f.colPos, null, h,
+          options.refitIterations(), options.refitDamping(), workers);
+      double before = r.errorBefore();
+      double after = r.errorAfter();
+      if (h != headGram) { // report the head's output error alone, without the lookup's term
+        before = ActivationRefit.outputError(headWeight, f.factors.transpose(), f.colPos, null, headGram, workers);
+        after = ActivationRefit.outputError(headWeight, r.factors(), f.colPos, null, headGram, workers);
+      }
+      record(e, f, new ActivationRefit.Result(r.factors().transpose(), before, after, r.iterations()));
+    }
+
+    /**
+     * {@code H + β·tr(H)/d·I}: the Gram of an objective that adds {@code β} times the weight-space
+     * error, scaled to the inputs' mean energy per feature, to the output error.
+     */
+    private static double[] anchored(double[] gram, int d, double beta) {
+      if (beta == 0) {
+        return gram;
+      }
+      double[] h = gram.clone();
       double trace = 0;
       for (int i = 0; i < d; i++) {
         trace += h[i * d + i];
       }
-      double ridge = options.embeddingLookupWeight() * trace / d;
+      double ridge = beta * trace / d;
       for (int i = 0; i < d; i++) {
         h[i * d + i] += ridge;
       }
-      float[] headWeight = Matrices.transpose(denseOf(e), e.shape().in(), d);
-      ActivationRefit.Result r = ActivationRefit.refit(headWeight, f.factors.transpose(), f.colPos, null, h,
-          options.refitIterations(), options.refitDamping(), workers);
-      record(e, f, new ActivationRefit.Result(r.factors().transpose(), r.errorBefore(), r.errorAfter(), r.iterations()));
+      return h;
     }
 
     private void record(KronPlan.Entry e, Fit f, ActivationRefit.Result r) {
