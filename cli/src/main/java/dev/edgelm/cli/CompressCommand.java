@@ -1,6 +1,8 @@
 package dev.edgelm.cli;
 
 import dev.edgelm.compressor.calib.CalibrationOptions;
+import dev.edgelm.compressor.kron.KronOptions;
+import dev.edgelm.compressor.kron.KroneckerCompressor;
 import dev.edgelm.compressor.quant.Algorithm;
 import dev.edgelm.compressor.quant.ClipScope;
 import dev.edgelm.compressor.quant.Precision;
@@ -9,11 +11,15 @@ import dev.edgelm.compressor.quant.Quantizer;
 import dev.edgelm.compressor.report.VariantReport;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import dev.edgelm.engine.ModelPackage;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -26,15 +32,19 @@ import picocli.CommandLine.Spec;
     "The token embedding is stored once, quantized, and serves both the lookup and a tied head.",
     "--algo rtn rounds to nearest; scale picks, per module, the clipping of the weight range with the least",
     "output error on calibration activations; gptq feeds rounding errors back through the calibration Hessian.",
-    "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on."})
+    "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on.",
+    "kron: Kronecker-factored layers P(sum_r A_r (x) B_r)Q with permutation search (TQCompressor); --preset tq-gpt2",
+    "or auto; with --calib the factors are refit on calibration activations, block group by block group."})
 final class CompressCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "fp32 model package.")
   Path model;
 
-  @Option(names = "--method", required = true, description = "int8 or int4.")
+  @Option(names = "--method", required = true, description = "int8, int4 or kron.")
   String method;
+
+  @Mixin KronOptionsMixin kron;
 
   @Option(names = "--group-size", paramLabel = "N",
       description = "int4 only: inputs per block, 32, 64 or 128 (default: " + QuantizationOptions.DEFAULT_GROUP_SIZE + ").")
@@ -43,7 +53,8 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = "--algo", defaultValue = "rtn", description = "rtn, scale or gptq (default: ${DEFAULT-VALUE}).")
   String algo;
 
-  @Option(names = "--calib", paramLabel = "FILE", description = "Calibration text (UTF-8) for --algo scale or gptq.")
+  @Option(names = "--calib", paramLabel = "FILE",
+      description = "Calibration text (UTF-8) for --algo scale or gptq, or for kron's activation-aware refit.")
   Path calib;
 
   @Option(names = "--calib-sequences", defaultValue = "" + CalibrationOptions.DEFAULT_SEQUENCES,
@@ -88,6 +99,13 @@ final class CompressCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (method.equalsIgnoreCase("kron")) {
+      return callKron();
+    }
+    if (kron.any()) {
+      throw new ParameterException(spec.commandLine(),
+          "--preset, --rank, --target-ratio, --permutation-iterations, --refit-steps and --layer-report apply to --method kron");
+    }
     QuantizationOptions options = options();
     CalibrationOptions calibration = CalibrationOptions.DEFAULTS
         .withSequences(calibSequences).withSequenceLength(calibLength).withSampleRows(sampleRows)
@@ -107,11 +125,47 @@ final class CompressCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
+  private Integer callKron() {
+    for (String quantOnly : new String[] {"--group-size", "--algo", "--calib-sample-rows", "--clip-scope", "--accuracy-level",
+        "--act-order", "--damping"}) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(quantOnly)) {
+        throw new ParameterException(spec.commandLine(), quantOnly + " applies to int8/int4, not to --method kron");
+      }
+    }
+    KronOptions options = kron.options(spec, threads, calib != null);
+    CalibrationOptions calibration = CalibrationOptions.DEFAULTS
+        .withSequences(calibSequences).withSequenceLength(calibLength).withThreads(options.threads());
+    PrintWriter err = spec.commandLine().getErr();
+    long start = System.nanoTime();
+    KroneckerCompressor.Written w = KroneckerCompressor.compressPackage(
+        new KroneckerCompressor.PackageRequest(model, out, id, force, calib, calibration), options, line -> {
+          err.println(line);
+          err.flush();
+        });
+    if (kron.layerReport != null) {
+      try {
+        Files.writeString(kron.layerReport, w.report().toMarkdown(), StandardCharsets.UTF_8);
+        Files.writeString(kron.layerReport.resolveSibling(kron.layerReport.getFileName() + ".json"), w.report().toJson(),
+            StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new ParameterException(spec.commandLine(), "cannot write --layer-report " + kron.layerReport + ": " + e.getMessage());
+      }
+    }
+    VariantDescriptor d = w.descriptor();
+    long variantBytes = VariantReport.packageBytes(d);
+    long baseBytes = VariantReport.packageBytes(ModelPackage.open(model).descriptor());
+    err.printf(Locale.ROOT, "wrote %s to %s in %.1f s: %,d parameters (%.4f of the base), %s (%.3fx the fp32 package's %s)%n",
+        d.getId(), out, (System.nanoTime() - start) / 1e9, d.getParameterCount(), w.report().plan().ratio(),
+        Bytes.size(variantBytes), (double) variantBytes / baseBytes, Bytes.size(baseBytes));
+    err.flush();
+    return ExitCodes.OK;
+  }
+
   private QuantizationOptions options() {
     Precision precision = switch (method.toLowerCase(Locale.ROOT)) {
       case "int8" -> Precision.INT8;
       case "int4" -> Precision.INT4;
-      default -> throw new ParameterException(spec.commandLine(), "--method must be int8 or int4, got '" + method + "'");
+      default -> throw new ParameterException(spec.commandLine(), "--method must be int8, int4 or kron, got '" + method + "'");
     };
     Algorithm algorithm;
     try {

@@ -85,7 +85,7 @@ class CompressCommandTest {
     assertEquals(2, level.exit());
     Run method = run("compress", "--model", fp32.toString(), "--method", "int3", "--out", tmp.resolve("o").toString());
     assertEquals(2, method.exit());
-    assertTrue(method.err().contains("--method must be int8 or int4"), method.err());
+    assertTrue(method.err().contains("--method must be int8, int4 or kron"), method.err());
   }
 
   @Test

@@ -70,7 +70,42 @@ final class ReportFiles {
           s == null || s.peakRssBytes() == 0 ? "–" : mib(s.peakRssBytes())));
     }
     md.append("\n![size against perplexity](").append(PLOT).append(")\n");
+    for (VariantReport.Entry e : r.variants()) {
+      if (e.params().isEmpty()) {
+        continue;
+      }
+      md.append("\n## ").append(e.id()).append(" (").append(e.method()).append(")\n\n");
+      List<Map.Entry<String, String>> perMatrix = new ArrayList<>();
+      for (Map.Entry<String, String> kv : e.params().entrySet()) {
+        if (kv.getKey().startsWith(VariantReport.PER_MATRIX_PARAM_PREFIX)) {
+          perMatrix.add(kv);
+        } else {
+          md.append("- ").append(kv.getKey()).append(": ").append(kv.getValue()).append('\n');
+        }
+      }
+      if (!perMatrix.isEmpty()) {
+        perMatrix.sort((a, b) -> naturalOrder(a.getKey(), b.getKey()));
+        md.append("\n| matrix | figures |\n|---|---|\n");
+        perMatrix.forEach(kv -> md.append("| ").append(kv.getKey().substring(VariantReport.PER_MATRIX_PARAM_PREFIX.length())).append(" | ")
+            .append(kv.getValue()).append(" |\n"));
+      }
+    }
     return md.toString();
+  }
+
+
+  /** Orders "layers.2.x" before "layers.10.x": runs of digits compare as numbers. */
+  static int naturalOrder(String a, String b) {
+    String[] x = a.split("(?<=\\D)(?=\\d)|(?<=\\d)(?=\\D)");
+    String[] y = b.split("(?<=\\D)(?=\\d)|(?<=\\d)(?=\\D)");
+    for (int i = 0; i < Math.min(x.length, y.length); i++) {
+      boolean numbers = Character.isDigit(x[i].charAt(0)) && Character.isDigit(y[i].charAt(0));
+      int c = numbers ? new java.math.BigInteger(x[i]).compareTo(new java.math.BigInteger(y[i])) : x[i].compareTo(y[i]);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(x.length, y.length);
   }
 
   private static String method(VariantReport.Entry e) {

@@ -53,6 +53,12 @@ public final class VariantReport {
   public record Options(Path text, String docSeparator, int window, int stride, int parallelism, DecodeSpeed.Options speed,
       boolean updateDescriptors, Path out, Clock clock) {}
 
+  /**
+   * Method parameters whose key starts with this describe one matrix each (e.g. the Kronecker
+   * compressor's per-layer errors); the report shows them as a table per variant.
+   */
+  public static final String PER_MATRIX_PARAM_PREFIX = "layer.";
+
   /** One package's row of the report. */
   public record Entry(String id, Path dir, String method, Map<String, String> params, long parameters, long packageBytes,
       VariantComparison.Scores scores, double perplexityRatio, DecodeSpeed.Measurement speed) {}

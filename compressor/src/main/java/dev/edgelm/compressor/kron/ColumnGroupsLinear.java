@@ -1,0 +1,67 @@
+package dev.edgelm.compressor.kron;
+
+import dev.edgelm.compressor.ir.LinearWeight;
+import dev.edgelm.compressor.ir.Tensor;
+import dev.edgelm.compressor.onnx.Attr;
+import dev.edgelm.compressor.onnx.GraphBuilder;
+import java.util.List;
+
+/**
+ * A weight made of column groups side by side, each in its own form: the fused attention
+ * projection {@code [Q | K | V]} with each of the three factored on its own. Emitted as the parts'
+ * outputs concatenated on the feature axis.
+ */
+final class ColumnGroupsLinear implements LinearWeight {
+  private final List<LinearWeight> parts;
+  private final List<String> suffixes;
+
+  ColumnGroupsLinear(List<LinearWeight> parts, List<String> suffixes) {
+    if (parts.isEmpty() || parts.size() != suffixes.size()) {
+      throw new IllegalArgumentException("need one suffix per part");
+    }
+    for (LinearWeight p : parts) {
+      if (p.inFeatures() != parts.get(0).inFeatures()) {
+        throw new IllegalArgumentException("column groups must share their input width");
+      }
+    }
+    this.parts = List.copyOf(parts);
+    this.suffixes = List.copyOf(suffixes);
+  }
+
+  List<LinearWeight> parts() {
+    return parts;
+  }
+
+  List<String> suffixes() {
+    return suffixes;
+  }
+
+  @Override
+  public int inFeatures() {
+    return parts.get(0).inFeatures();
+  }
+
+  @Override
+  public int outFeatures() {
+    return parts.stream().mapToInt(LinearWeight::outFeatures).sum();
+  }
+
+  @Override
+  public long parameterCount() {
+    return parts.stream().mapToLong(LinearWeight::parameterCount).sum();
+  }
+
+  @Override
+  public String emit(GraphBuilder graph, String x, String name) {
+    String[] outputs = new String[parts.size()];
+    for (int i = 0; i < parts.size(); i++) {
+      outputs[i] = parts.get(i).emit(graph, x, name + "." + suffixes.get(i));
+    }
+    return graph.node("Concat").in(outputs).attr(Attr.i("axis", -1)).out(name + "/concat");
+  }
+
+  @Override
+  public Tensor toDense() {
+    return Tensor.concatColumns(parts.stream().map(LinearWeight::toDense).toArray(Tensor[]::new));
+  }
+}
