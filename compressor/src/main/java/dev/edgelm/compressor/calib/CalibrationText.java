@@ -1,7 +1,11 @@
 package dev.edgelm.compressor.calib;
 
+import dev.edgelm.compressor.CheckpointException;
 import dev.edgelm.compressor.UsageException;
 import dev.edgelm.compressor.importer.Digests;
+import dev.edgelm.compressor.packaging.PackageReader;
+import dev.edgelm.engine.ModelPackage;
+import dev.edgelm.engine.ModelPackageException;
 import dev.edgelm.engine.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +36,23 @@ public final class CalibrationText {
     this.digest = digest;
     this.sequences = sequences;
     this.fileTokens = fileTokens;
+  }
+
+  /**
+   * The calibration text for a base package: encoded with the package's tokenizer, sequences capped
+   * at its context length.
+   *
+   * @throws CheckpointException when the package's tokenizer cannot be loaded
+   * @throws UsageException as {@link #load}
+   */
+  public static CalibrationText forPackage(PackageReader.BasePackage base, Path file, CalibrationOptions options) {
+    Tokenizer tokenizer;
+    try {
+      tokenizer = ModelPackage.open(base.dir()).loadTokenizer();
+    } catch (ModelPackageException e) {
+      throw new CheckpointException(e.getMessage(), e);
+    }
+    return load(file, tokenizer, options.sequences(), Math.min(options.sequenceLength(), base.ir().config().contextLength()));
   }
 
   /**

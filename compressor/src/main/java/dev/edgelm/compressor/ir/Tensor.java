@@ -88,9 +88,12 @@ public final class Tensor {
   /** The transpose of a rank-2 tensor, as a new tensor. */
   public Tensor transpose() {
     requireRank2();
-    int r = shape[0];
-    int c = shape[1];
-    float[] out = new float[data.length];
+    return new Tensor(new int[] {shape[1], shape[0]}, transpose(data, shape[0], shape[1]));
+  }
+
+  /** The transpose of a row-major {@code [r×c]} matrix, as a new {@code [c×r]} one. */
+  public static float[] transpose(float[] a, int r, int c) {
+    float[] out = new float[a.length];
     // Blocked so both sides stay in cache for large matrices.
     final int block = 64;
     for (int i0 = 0; i0 < r; i0 += block) {
@@ -100,12 +103,12 @@ public final class Tensor {
         for (int i = i0; i < i1; i++) {
           int rowBase = i * c;
           for (int j = j0; j < j1; j++) {
-            out[j * r + i] = data[rowBase + j];
+            out[j * r + i] = a[rowBase + j];
           }
         }
       }
     }
-    return new Tensor(new int[] {c, r}, out);
+    return out;
   }
 
   /** Columns {@code [from, to)} of a rank-2 tensor. */

@@ -13,9 +13,6 @@ import dev.edgelm.compressor.ir.Tensor;
 import dev.edgelm.compressor.packaging.PackageReader;
 import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.compressor.report.VariantReport;
-import dev.edgelm.engine.ModelPackage;
-import dev.edgelm.engine.ModelPackageException;
-import dev.edgelm.engine.tokenizer.Tokenizer;
 import dev.edgelm.proto.v1.Method;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Path;
@@ -81,17 +78,9 @@ public final class KroneckerCompressor {
     PackageReader.BasePackage base = PackageReader.read(request.base());
     CalibratedActivations activations = null;
     if (request.calibrationText() != null) {
-      Tokenizer tokenizer;
-      try {
-        tokenizer = ModelPackage.open(base.dir()).loadTokenizer();
-      } catch (ModelPackageException e) {
-        throw new CheckpointException(e.getMessage(), e);
-      }
-      CalibrationOptions co = request.calibration();
-      CalibrationText text = CalibrationText.load(request.calibrationText(), tokenizer, co.sequences(),
-          Math.min(co.sequenceLength(), base.ir().config().contextLength()));
+      CalibrationText text = CalibrationText.forPackage(base, request.calibrationText(), request.calibration());
       progress.accept("calibration text: " + text.describe());
-      activations = new CalibratedActivations(text, co, progress);
+      activations = new CalibratedActivations(text, request.calibration(), progress);
     }
     Result result = compress(base.ir(), options, activations, progress);
     VariantDescriptor d = base.descriptor();

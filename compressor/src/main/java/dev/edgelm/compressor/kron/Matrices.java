@@ -71,21 +71,7 @@ final class Matrices {
 
   /** The transpose of {@code a [r×c]}, as a new [c×r] matrix. */
   static float[] transpose(float[] a, int r, int c) {
-    float[] out = new float[a.length];
-    final int block = 64;
-    for (int i0 = 0; i0 < r; i0 += block) {
-      int i1 = Math.min(r, i0 + block);
-      for (int j0 = 0; j0 < c; j0 += block) {
-        int j1 = Math.min(c, j0 + block);
-        for (int i = i0; i < i1; i++) {
-          int base = i * c;
-          for (int j = j0; j < j1; j++) {
-            out[j * r + i] = a[base + j];
-          }
-        }
-      }
-    }
-    return out;
+    return dev.edgelm.compressor.ir.Tensor.transpose(a, r, c);
   }
 
   /**

@@ -15,9 +15,6 @@ import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.ir.Tensor;
 import dev.edgelm.compressor.packaging.PackageReader;
 import dev.edgelm.compressor.packaging.PackageWriter;
-import dev.edgelm.engine.ModelPackage;
-import dev.edgelm.engine.ModelPackageException;
-import dev.edgelm.engine.tokenizer.Tokenizer;
 import dev.edgelm.proto.v1.Method;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Path;
@@ -121,18 +118,10 @@ public final class Quantizer {
     checkShapes(base.ir(), options); // before calibration, which takes a while
     Calibration calibration = null;
     if (algo.needsCalibration()) {
-      Tokenizer tokenizer;
-      try {
-        tokenizer = ModelPackage.open(base.dir()).loadTokenizer();
-      } catch (ModelPackageException e) {
-        throw new CheckpointException(e.getMessage(), e);
-      }
-      CalibrationOptions co = request.calibration();
-      CalibrationText text = CalibrationText.load(request.calibrationText(), tokenizer, co.sequences(),
-          Math.min(co.sequenceLength(), base.ir().config().contextLength()));
+      CalibrationText text = CalibrationText.forPackage(base, request.calibrationText(), request.calibration());
       progress.accept("calibration text: " + text.describe());
       calibration = Calibrator.collect(base.ir(), text,
-          EnumSet.of(algo == Algorithm.GPTQ ? Statistic.GRAM : Statistic.SAMPLE), co, progress);
+          EnumSet.of(algo == Algorithm.GPTQ ? Statistic.GRAM : Statistic.SAMPLE), request.calibration(), progress);
     }
     Result result = quantize(base.ir(), options, calibration, progress);
     VariantDescriptor d = base.descriptor();
