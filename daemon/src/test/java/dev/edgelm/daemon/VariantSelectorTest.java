@@ -136,6 +136,21 @@ class VariantSelectorTest {
   }
 
   @Test
+  void select_kroneckerVariant_isPredictedAtItsMeasuredSpeed() {
+    // gpt2-small's tq-gpt2 variant: 321,930,536 weight bytes, measured 58.5-60.3 tok/s on the build host
+    // (48.2 GB/s copy bandwidth, AVX-512 VNNI) where fp32 measured 43.8-48.6 (docs/BENCHMARKS.md).
+    Selection s = SELECTOR.select(Releases.release("registry.test:5000/models/gpt2-small:kron",
+            Releases.variant("fp32", "fp32").weights(497_759_232L, Releases.GPT2_KV),
+            Releases.variant("kron-tq-gpt2", "kron").weights(321_930_536L, Releases.GPT2_KV)),
+        Hosts.x86(Hosts.AVX512_VNNI).bandwidth(48.2e9).build(), ONE_STREAM);
+    Selection.Verdict kron = s.verdicts().get(0);
+    assertEquals("kron-tq-gpt2", s.chosen().orElseThrow().id(), s.explain());
+    assertTrue(kron.reason().contains("Kronecker-factored"), kron.reason());
+    assertEquals(59.4, kron.predictedTokensPerSecond(), 59.4 * 0.1, s.explain());
+    assertEquals(46.2, s.verdicts().get(1).predictedTokensPerSecond(), 46.2 * 0.1, s.explain());
+  }
+
+  @Test
   void select_toProto_carriesTheDecisionForDescribe() {
     Selection s = SELECTOR.select(Releases.gpt2Small(), Hosts.x86(Hosts.AVX2).build(), ONE_STREAM);
     VariantSelection p = s.toProto();

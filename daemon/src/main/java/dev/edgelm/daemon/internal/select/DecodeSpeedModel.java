@@ -22,14 +22,15 @@ import java.util.Set;
  * int8 with VNNI 0.8, int4 with VNNI 0.75 (predicted 49, 146 and 186 tok/s for gpt2-small at a
  * 1024-token context), and the fixed 0.15 ms a step. Without an int8 dot-product instruction (VNNI,
  * AMX, arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and reach about half of
- * that; arm and AMX figures are by analogy, not measured here. These are predictions; a published
+ * that; arm and AMX figures are by analogy, not measured here. Kronecker-factored variants run
+ * fp32 MatMuls at {@value #KRONECKER_SHARE} of the fp32 efficiency (measured on gpt2-small). These are predictions; a published
  * measurement or an on-device benchmark replaces them.
  */
 final class DecodeSpeedModel {
   private DecodeSpeedModel() {}
 
   /** How the weights are multiplied. */
-  enum Kernel { FP32, FP16, INT8, INT4 }
+  enum Kernel { FP32, FP16, INT8, INT4, KRONECKER }
 
   /** An efficiency and the words that explain it. */
   record Factor(double value, String why) {
@@ -43,6 +44,11 @@ final class DecodeSpeedModel {
   static final double GPU_EFFICIENCY = 0.6;
   /** Share of the single-thread copy bandwidth a decode step streams weights at (see the calibration above). */
   static final double STREAMING_SHARE = 0.65;
+  /**
+   * Share of the fp32 efficiency a Kronecker-factored variant reaches: gpt2-small's tq-gpt2 variant
+   * (322 MB) decodes at 58.5–60.3 tok/s where the fp32 factor would predict 73 (docs/BENCHMARKS.md).
+   */
+  static final double KRONECKER_SHARE = 0.8;
   /** Fixed cost of one decode step besides reading weights: the runtime call and sampling. */
   static final double STEP_SECONDS = 0.15e-3;
 
@@ -71,6 +77,8 @@ final class DecodeSpeedModel {
       return Kernel.INT8;
     } else if (m.startsWith("fp16") || m.startsWith("bf16")) {
       return Kernel.FP16;
+    } else if (m.startsWith("kron")) {
+      return Kernel.KRONECKER;
     }
     return Kernel.FP32;
   }
@@ -113,6 +121,11 @@ final class DecodeSpeedModel {
           yield new Factor(0.3, "int8 DynamicQuantizeMatMul without dotprod (asimd)");
         }
         yield new Factor(0.15, "int8 DynamicQuantizeMatMul without vector int8 instructions");
+      }
+      case KRONECKER -> {
+        Factor f = fp32(x86, arm, features);
+        yield new Factor(Math.round(f.value() * KRONECKER_SHARE * 100) / 100.0,
+            "Kronecker-factored fp32 MatMuls (two thin products and ~10 small nodes per matrix)");
       }
       case INT4 -> {
         if (accuracyLevel == 4) {
