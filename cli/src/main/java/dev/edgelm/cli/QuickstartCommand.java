@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.compressor.UsageException;
 import dev.edgelm.compressor.importer.CheckpointImporter;
 import dev.edgelm.compressor.importer.ImportedModel;
 import dev.edgelm.compressor.importer.SafetensorsWriter;
@@ -23,6 +24,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -97,19 +99,29 @@ final class QuickstartCommand implements Callable<Integer> {
     Map<String, QuantizationOptions> quantized = new LinkedHashMap<>();
     quantized.put("int8", QuantizationOptions.int8(Algorithm.RTN));
     quantized.put("int4", QuantizationOptions.int4(QuantizationOptions.DEFAULT_GROUP_SIZE, Algorithm.RTN));
+    List<String> variants = new ArrayList<>(List.of("fp32"));
     for (Map.Entry<String, QuantizationOptions> q : quantized.entrySet()) {
       Path out = packages.resolve(q.getKey());
-      Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, out, q.getKey(), true, null, null), q.getValue(), line -> { });
+      try {
+        Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, out, q.getKey(), true, null, null), q.getValue(), line -> { });
+      } catch (UsageException e) { // a shape this precision cannot take: publish the others
+        err.println("skipped " + q.getKey() + ": " + e.getMessage());
+        continue;
+      }
+      variants.add(q.getKey());
       err.println("compressed " + q.getKey() + " (round-to-nearest, no calibration text) into " + out);
+    }
+    if (variant != null && !variants.contains(variant)) {
+      throw new IllegalArgumentException("--variant " + variant + " could not be made for this model (see above); use one of "
+          + String.join(", ", variants));
     }
 
     step(err, "2/4 publish");
     Reference release = Reference.parse("oci:" + work.resolve("hub").resolve(name) + ":stable");
     try (Hub hub = Hub.open(HubOptions.defaults(work.resolve("publisher-store")))) {
-      PublishResult r = hub.publish(VARIANTS.stream().map(packages::resolve).toList(), release, PublishOptions.DEFAULT,
+      PublishResult r = hub.publish(variants.stream().map(packages::resolve).toList(), release, PublishOptions.DEFAULT,
           ProgressListener.NONE);
-      err.println("published " + String.join(", ", VARIANTS.stream().filter(r.variants()::containsKey).toList())
-          + " as one release: " + r.reference());
+      err.println("published " + String.join(", ", variants) + " as one release: " + r.reference());
     }
 
     step(err, "3/4 serve");
