@@ -2,11 +2,17 @@ package dev.edgelm.cli;
 
 import dev.edgelm.compressor.report.DecodeSpeed;
 import dev.edgelm.compressor.report.VariantReport;
+import dev.edgelm.daemon.DaemonConfig;
+import dev.edgelm.daemon.HostCapabilities;
+import dev.edgelm.daemon.HostProbe;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -69,7 +75,7 @@ final class ReportCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     DecodeSpeed.Options speed = noSpeed ? null
-        : new DecodeSpeed.Options(decodeTokens, 1, decodeRounds, DecodeSpeed.Options.DEFAULTS.timeoutSeconds());
+        : new DecodeSpeed.Options(decodeTokens, 1, decodeRounds, DecodeSpeed.Options.DEFAULTS.timeoutSeconds()).withMachine(thisMachine());
     VariantReport.Report r = VariantReport.run(base, variants,
         new VariantReport.Options(text, separator, window, stride, parallel, speed, !noUpdate, out, Clock.systemUTC()),
         line -> {
@@ -80,5 +86,16 @@ final class ReportCommand implements Callable<Integer> {
         out.resolve("report.png"), r.variants().size(), r.base().id());
     err.flush();
     return ExitCodes.OK;
+  }
+
+  /**
+   * This machine as edgelmd's probe sees it (no simulation overrides), so the daemon's selector can
+   * rescale the speeds recorded here to its own host. An assumed bandwidth is recorded as unknown.
+   */
+  static DecodeSpeed.Machine thisMachine() {
+    DaemonConfig defaults = DaemonConfig.load(new DaemonConfig.ConfigSources(null, Map.of(), Map.of()));
+    HostCapabilities h = HostProbe.create(defaults.host().probeOptions()).probe();
+    HostCapabilities.Bandwidth b = h.memoryBandwidth();
+    return new DecodeSpeed.Machine(b.source().equals("assumed") ? 0 : b.bytesPerSecond(), new ArrayList<>(new TreeSet<>(h.cpuFeatures())));
   }
 }

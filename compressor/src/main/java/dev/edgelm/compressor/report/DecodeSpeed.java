@@ -23,9 +23,33 @@ public final class DecodeSpeed {
    * @param threads ONNX Runtime intra-op threads
    * @param rounds timed rounds (after one warm-up round); the median is reported
    * @param timeoutSeconds longest a child may run
+   * @param machine what the caller knows of this machine, recorded with every measurement
    */
-  public record Options(int decodeTokens, int threads, int rounds, long timeoutSeconds) {
+  public record Options(int decodeTokens, int threads, int rounds, long timeoutSeconds, Machine machine) {
     public static final Options DEFAULTS = new Options(128, 1, 3, 600);
+
+    public Options(int decodeTokens, int threads, int rounds, long timeoutSeconds) {
+      this(decodeTokens, threads, rounds, timeoutSeconds, Machine.UNKNOWN);
+    }
+
+    public Options withMachine(Machine m) {
+      return new Options(decodeTokens, threads, rounds, timeoutSeconds, m);
+    }
+  }
+
+  /**
+   * The measuring machine as the daemon's variant selector compares hosts: its single-thread copy
+   * bandwidth (to rescale a figure to another host's) and its canonical CPU features (to tell
+   * whether the same kernels run there). Without them a published speed cannot be reused.
+   *
+   * @param memoryBandwidthBytesPerSecond 0 when unknown
+   */
+  public record Machine(double memoryBandwidthBytesPerSecond, List<String> cpuFeatures) {
+    public static final Machine UNKNOWN = new Machine(0, List.of());
+
+    public Machine {
+      cpuFeatures = List.copyOf(cpuFeatures);
+    }
   }
 
   /**
@@ -34,7 +58,7 @@ public final class DecodeSpeed {
    * @param peakRssBytes the child process's peak resident set (JVM included), 0 where unknown
    */
   public record Measurement(double decodeTokensPerSecond, double timeToFirstTokenMs, int promptTokens, int decodeTokens,
-      int threads, long peakRssBytes, String host) {}
+      int threads, long peakRssBytes, String host, Machine machine) {}
 
   private DecodeSpeed() {}
 
@@ -68,7 +92,7 @@ public final class DecodeSpeed {
       JsonNode j = new ObjectMapper().readTree(lines[lines.length - 1]);
       return new Measurement(j.get("decode_tokens_per_second").asDouble(), j.get("time_to_first_token_ms").asDouble(),
           j.get("prompt_tokens").asInt(), j.get("decode_tokens").asInt(), j.get("threads").asInt(),
-          j.get("peak_rss_bytes").asLong(), host());
+          j.get("peak_rss_bytes").asLong(), host(), options.machine());
     } catch (IOException e) {
       throw new OutputException("cannot measure decode speed of " + packageDir + ": " + e.getMessage(), e);
     } catch (InterruptedException e) {

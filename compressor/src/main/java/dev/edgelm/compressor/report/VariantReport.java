@@ -203,7 +203,9 @@ public final class VariantReport {
           .setHost(m.host())
           .setTimeToFirstTokenMs(m.timeToFirstTokenMs())
           .setPromptTokens(m.promptTokens())
-          .setPeakRssBytes(m.peakRssBytes()));
+          .setPeakRssBytes(m.peakRssBytes())
+          .setMemoryBandwidthBytesPerSecond(m.machine().memoryBandwidthBytesPerSecond())
+          .addAllCpuFeatures(m.machine().cpuFeatures()));
     }
     return b.build();
   }

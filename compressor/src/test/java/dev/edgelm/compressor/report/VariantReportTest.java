@@ -43,7 +43,8 @@ class VariantReportTest {
     Path out = tmp.resolve("report");
 
     VariantReport.Report r = VariantReport.run(fp32, List.of(int8), new VariantReport.Options(text, TestPackages.DOC_SEPARATOR,
-        0, 0, 2, new DecodeSpeed.Options(16, 1, 1, 300), true, out, CLOCK), line -> {});
+        0, 0, 2, new DecodeSpeed.Options(16, 1, 1, 300).withMachine(new DecodeSpeed.Machine(48.2e9, List.of("avx2", "avx512f"))),
+        true, out, CLOCK), line -> {});
 
     assertEquals(1, r.variants().size());
     VariantReport.Entry e = r.variants().get(0);
@@ -63,6 +64,8 @@ class VariantReportTest {
       assertTrue(d.getQuality().getEvalTokens() > 0, dir.toString());
       assertEquals(1, d.getSpeedCount());
       assertEquals(1, d.getSpeed(0).getThreads());
+      assertEquals(48.2e9, d.getSpeed(0).getMemoryBandwidthBytesPerSecond(), "the selector rescales by it: " + dir);
+      assertEquals(List.of("avx2", "avx512f"), d.getSpeed(0).getCpuFeaturesList());
       for (PackageFile f : d.getFilesList()) {
         assertEquals(f.getDigest(), Digests.sha256(dir.resolve(f.getPath())), "digests stay true: " + f.getPath());
       }
