@@ -94,7 +94,7 @@ final class CompressCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Package directory to create.")
   Path out;
 
-  @Option(names = "--force", description = "Replace an existing package at --out.")
+  @Option(names = "--force", description = "Replace the package at --out (only an edgelm package is ever replaced).")
   boolean force;
 
   @Override

@@ -6,6 +6,7 @@ import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.proto.v1.Method;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,23 +35,24 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--name", description = "Model name recorded in the package (default: SRC's name).")
   String name;
 
-  @Option(names = "--force", description = "Replace an existing package at --out.")
+  @Option(names = "--force", description = "Replace the package at --out (only an edgelm package is ever replaced).")
   boolean force;
 
   @Override
   public Integer call() {
+    PackageWriter.Target target = new PackageWriter.Target(out, force, Arrays.asList(source, tokenizer)).check();
     ImportedModel imported = CheckpointImporter.importCheckpoint(source, tokenizer);
-    VariantDescriptor d = write(imported, name, out, force);
+    VariantDescriptor d = write(imported, name, target);
     spec.commandLine().getErr().printf("imported %s (%s, %,d parameters, %s of weights) into %s%n",
         d.getModel(), d.getArchitecture().getFamily(), d.getParameterCount(), Bytes.size(d.getWeightBytes()), out);
     return ExitCodes.OK;
   }
 
   /** Writes an imported checkpoint as its fp32 package. */
-  static VariantDescriptor write(ImportedModel imported, String name, Path out, boolean replace) {
+  static VariantDescriptor write(ImportedModel imported, String name, PackageWriter.Target target) {
     return PackageWriter.write(imported.ir(), imported.tokenizer(),
         new PackageWriter.Variant("fp32", name != null ? name : imported.name(),
             Method.newBuilder().setName("fp32").build(), imported.sourceDigest()),
-        out, replace);
+        target);
   }
 }

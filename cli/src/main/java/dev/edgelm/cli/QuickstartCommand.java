@@ -25,6 +25,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -85,8 +86,7 @@ final class QuickstartCommand implements Callable<Integer> {
       source = work.resolve("synth-llama-tiny");
       err.println("No --model given: synthesizing a tiny Llama with random weights. Its text is random;");
       err.println("pass --model with a real checkpoint (e.g. ../shared/models/stories260K/stories260K.bin) for real text.");
-      PackageWriter.deleteRecursively(source);
-      SynthCheckpoint.write(Preset.LLAMA_TINY, 0, SafetensorsWriter.Dtype.F32, source);
+      SynthCheckpoint.write(Preset.LLAMA_TINY, 0, SafetensorsWriter.Dtype.F32, source, true);
     }
 
     step(err, "1/4 import and compress");
@@ -94,7 +94,7 @@ final class QuickstartCommand implements Callable<Integer> {
     String name = imported.name();
     Path packages = work.resolve("packages").resolve(name);
     Path fp32 = packages.resolve("fp32");
-    ImportCommand.write(imported, null, fp32, true);
+    ImportCommand.write(imported, null, new PackageWriter.Target(fp32, true, Arrays.asList(source, tokenizer)));
     err.println("imported " + name + " into " + fp32);
     Map<String, QuantizationOptions> quantized = new LinkedHashMap<>();
     quantized.put("int8", QuantizationOptions.int8(Algorithm.RTN));

@@ -59,7 +59,12 @@ public final class KroneckerCompressor {
    * @param calibration how the calibration text is cut and run
    */
   public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
-      CalibrationOptions calibration) {}
+      CalibrationOptions calibration) {
+    /** The output, which may not touch the base package or the calibration text. */
+    PackageWriter.Target target() {
+      return new PackageWriter.Target(out, replace, java.util.Arrays.asList(base, calibrationText));
+    }
+  }
 
   /** What {@link #compressPackage} wrote. */
   public record Written(VariantDescriptor descriptor, KronReport report) {}
@@ -75,6 +80,7 @@ public final class KroneckerCompressor {
    * @throws dev.edgelm.compressor.OutputException when calibration or writing fails
    */
   public static Written compressPackage(PackageRequest request, KronOptions options, Consumer<String> progress) {
+    PackageWriter.Target target = request.target().check(); // before anything slow
     PackageReader.BasePackage base = PackageReader.read(request.base());
     CalibratedActivations activations = null;
     if (request.calibrationText() != null) {
@@ -88,7 +94,7 @@ public final class KroneckerCompressor {
         : "kron-" + options.preset().id() + (activations != null ? "-als" : "");
     VariantDescriptor written = PackageWriter.write(result.model(), base.tokenizer(),
         new PackageWriter.Variant(id, d.getModel(), method(options, result.report(), activations), d.getBaseModelDigest()),
-        request.out(), request.replace());
+        target);
     return new Written(written, result.report());
   }
 

@@ -16,7 +16,6 @@ import dev.edgelm.proto.v1.Requirements;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -30,9 +29,10 @@ import java.util.stream.Stream;
  * Writes a model package directory: {@code model.onnx} (+ {@code model.onnx.data}), the tokenizer
  * files, and {@code variant.json}.
  *
- * <p>All-or-nothing: the package is assembled in a hidden sibling directory and renamed into place
- * only when complete, so a failure (bad input, full disk, a crash) never leaves a half-written
- * package at the destination.
+ * <p>All-or-nothing: the package is assembled in a hidden sibling directory ({@link
+ * StagingDirectory}) and renamed into place only when complete, so a failure (bad input, full disk,
+ * a signal, a crash) never leaves a half-written package at the destination. Only a directory that
+ * is a package is ever replaced, and never one of the package's own inputs ({@link Target#check}).
  */
 public final class PackageWriter {
   /** Version of the descriptor format this writer produces. */
@@ -63,38 +63,86 @@ public final class PackageWriter {
   private PackageWriter() {}
 
   /**
-   * Writes {@code ir} as a package at {@code out}.
+   * Where a package goes, and what it must not touch.
    *
-   * @param replace replace an existing package at {@code out} (otherwise an existing non-empty
-   *     directory is an error)
-   * @return the descriptor written to {@code variant.json}
+   * @param out the package directory to create
+   * @param replace replace an existing package at {@code out} ({@code --force}); only a directory
+   *     whose {@code variant.json} parses is ever replaced, anything else is refused
+   * @param inputs the files and directories the package is made from (checkpoint, tokenizer, base
+   *     package, calibration text); {@code out} may not be, contain or lie inside any of them
    */
-  public static VariantDescriptor write(ModelIr ir, PackageTokenizer tokenizer, Variant variant, Path out, boolean replace) {
-    Path target = out.toAbsolutePath().normalize();
-    checkTarget(target, replace);
-    Path staging = target.resolveSibling("." + target.getFileName() + ".partial-" + UUID.randomUUID());
-    try {
-      Files.createDirectories(staging);
-      VariantDescriptor descriptor = writeInto(staging, ir, tokenizer, variant);
-      moveIntoPlace(staging, target, replace);
-      return descriptor;
-    } catch (IOException e) {
-      deleteRecursively(staging);
-      throw new OutputException("could not write package " + target + ": " + describe(e), e);
-    } catch (RuntimeException | Error e) {
-      deleteRecursively(staging);
-      throw e;
+  public record Target(Path out, boolean replace, List<Path> inputs) {
+    public Target {
+      out = out.toAbsolutePath().normalize();
+      inputs = inputs.stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    /**
+     * Refuses, with a one-line {@link UsageException}, an output that would destroy an input or a
+     * directory that is not a package. Commands call it before their long work; {@link #write}
+     * calls it again.
+     */
+    public Target check() {
+      OutputPaths.requireApartFromInputs(out, inputs);
+      if (Files.exists(out)) {
+        if (!Files.isDirectory(out)) {
+          throw new UsageException("output " + out + " exists and is not a directory; choose another --out");
+        }
+        if (!isEmptyDir(out)) {
+          if (!replace) {
+            throw new UsageException("output " + out + " already exists and is not empty; choose another --out, "
+                + "or pass --force to replace the package there");
+          }
+          if (!isPackage(out)) {
+            throw new UsageException("output " + out + " is not an edgelm package (no readable " + DESCRIPTOR
+                + "), so --force will not replace it; choose another --out");
+          }
+        }
+      }
+      return this;
     }
   }
 
-  private static void checkTarget(Path target, boolean replace) {
-    if (Files.exists(target)) {
-      if (!Files.isDirectory(target)) {
-        throw new UsageException("output " + target + " exists and is not a directory; choose another --out");
-      }
-      if (!replace && !isEmptyDir(target)) {
-        throw new UsageException("output " + target + " already exists and is not empty; choose another --out or pass --force");
-      }
+  /**
+   * Writes {@code ir} as a package at {@code target.out()}, all or nothing (see
+   * {@link StagingDirectory}).
+   *
+   * @return the descriptor written to {@code variant.json}
+   * @throws UsageException when {@link Target#check} refuses the target
+   * @throws OutputException when writing fails
+   */
+  public static VariantDescriptor write(ModelIr ir, PackageTokenizer tokenizer, Variant variant, Target target) {
+    target.check();
+    try (StagingDirectory staging = StagingDirectory.create(target.out())) {
+      VariantDescriptor descriptor = writeInto(staging.dir(), ir, tokenizer, variant);
+      target.check(); // the destination may have changed while the package was written
+      staging.commit(target.replace());
+      return descriptor;
+    } catch (IOException e) {
+      throw new OutputException("could not write package " + target.out() + ": " + describe(e), e);
+    }
+  }
+
+  /**
+   * {@link #write(ModelIr, PackageTokenizer, Variant, Target)} for a model with no input on disk to
+   * protect (tests, models built in memory); commands pass a {@link Target} naming their inputs.
+   */
+  public static VariantDescriptor write(ModelIr ir, PackageTokenizer tokenizer, Variant variant, Path out, boolean replace) {
+    return write(ir, tokenizer, variant, new Target(out, replace, List.of()));
+  }
+
+  /** Whether {@code dir} holds an edgelm package: its {@code variant.json} parses as a descriptor. */
+  public static boolean isPackage(Path dir) {
+    Path f = dir.resolve(DESCRIPTOR);
+    if (!Files.isRegularFile(f)) {
+      return false;
+    }
+    try {
+      VariantDescriptor.Builder b = VariantDescriptor.newBuilder();
+      JsonFormat.parser().ignoringUnknownFields().merge(Files.readString(f, StandardCharsets.UTF_8), b);
+      return !b.getId().isEmpty() || b.getFilesCount() > 0;
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 
@@ -176,28 +224,6 @@ public final class PackageWriter {
     }
   }
 
-  private static void moveIntoPlace(Path staging, Path target, boolean replace) throws IOException {
-    Path old = null;
-    if (Files.exists(target)) {
-      if (!replace && !isEmptyDir(target)) {
-        throw new FileAlreadyExistsException(target.toString(), null, "appeared while the package was written");
-      }
-      old = target.resolveSibling("." + target.getFileName() + ".old-" + UUID.randomUUID());
-      Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-    }
-    try {
-      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      if (old != null) {
-        Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
-      }
-      throw e;
-    }
-    if (old != null) {
-      deleteRecursively(old);
-    }
-  }
-
   private static boolean isEmptyDir(Path dir) {
     try (Stream<Path> s = Files.list(dir)) {
       return s.findAny().isEmpty();
@@ -206,22 +232,9 @@ public final class PackageWriter {
     }
   }
 
-  /** Deletes a directory tree, best effort (used to clean up after failures). */
+  /** Deletes a directory tree this program made, best effort (used to clean up after failures). */
   public static void deleteRecursively(Path root) {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // Best effort: the caller is already reporting a failure.
-        }
-      });
-    } catch (IOException ignored) {
-      // Best effort.
-    }
+    StagingDirectory.deleteRecursively(root);
   }
 
   private static String describe(IOException e) {

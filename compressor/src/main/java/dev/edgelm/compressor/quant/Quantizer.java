@@ -92,7 +92,12 @@ public final class Quantizer {
    * @param calibration how the calibration text is cut and run (unused without calibration text)
    */
   public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
-      CalibrationOptions calibration) {}
+      CalibrationOptions calibration) {
+    /** The output, which may not touch the base package or the calibration text. */
+    PackageWriter.Target target() {
+      return new PackageWriter.Target(out, replace, java.util.Arrays.asList(base, calibrationText));
+    }
+  }
 
   private Quantizer() {}
 
@@ -114,6 +119,7 @@ public final class Quantizer {
     if (!algo.needsCalibration() && request.calibrationText() != null) {
       throw new UsageException("--calib is used by --algo scale and gptq only; drop it or choose one of them");
     }
+    PackageWriter.Target target = request.target().check(); // before anything slow
     PackageReader.BasePackage base = PackageReader.read(request.base());
     checkShapes(base.ir(), options); // before calibration, which takes a while
     Calibration calibration = null;
@@ -128,7 +134,7 @@ public final class Quantizer {
     String id = request.variantId() != null ? request.variantId() : options.variantId();
     return PackageWriter.write(result.ir(), base.tokenizer(),
         new PackageWriter.Variant(id, d.getModel(), result.method(), d.getBaseModelDigest(), result.preferredCpuFeatures()),
-        request.out(), request.replace());
+        target);
   }
 
   /**

@@ -8,15 +8,14 @@ import dev.edgelm.compressor.UsageException;
 import dev.edgelm.compressor.importer.SafetensorsWriter;
 import dev.edgelm.compressor.ir.Family;
 import dev.edgelm.compressor.ir.Tensor;
-import dev.edgelm.compressor.packaging.PackageWriter;
+import dev.edgelm.compressor.importer.SafetensorsFile;
+import dev.edgelm.compressor.packaging.StagingDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.UUID;
 
 /**
  * Writes a randomly initialised Hugging Face checkpoint ({@code config.json},
@@ -26,36 +25,51 @@ import java.util.UUID;
  */
 public final class SynthCheckpoint {
   private static final float INIT_STD = 0.02f;
+  private static final String SYNTH_METADATA = "edgelm_synth";
 
   private SynthCheckpoint() {}
 
   /** Writes the checkpoint to {@code out}, which must not exist or be empty; all-or-nothing. */
   public static void write(Preset preset, long seed, SafetensorsWriter.Dtype dtype, Path out) {
+    write(preset, seed, dtype, out, false);
+  }
+
+  /**
+   * Writes the checkpoint to {@code out}, all-or-nothing. With {@code replace}, an existing
+   * synthesized checkpoint there is replaced; any other non-empty directory is refused.
+   */
+  public static void write(Preset preset, long seed, SafetensorsWriter.Dtype dtype, Path out, boolean replace) {
     Path target = out.toAbsolutePath().normalize();
-    if (Files.exists(target) && !(Files.isDirectory(target) && isEmpty(target))) {
-      throw new UsageException("output " + target + " already exists; choose another --out");
+    if (Files.exists(target) && !(Files.isDirectory(target) && isEmpty(target)) && !(replace && isSynthesized(target))) {
+      throw new UsageException("output " + target + " already exists" + (replace ? " and is not a synthesized checkpoint" : "")
+          + "; choose another --out");
     }
-    Path staging = target.resolveSibling("." + target.getFileName() + ".partial-" + UUID.randomUUID());
-    try {
-      Files.createDirectories(staging);
-      writeConfig(preset, staging.resolve("config.json"));
-      SafetensorsWriter.write(staging.resolve("model.safetensors"), tensors(preset, seed), dtype,
-          Map.of("format", "pt", "edgelm_synth", preset.id() + " seed " + seed));
+    try (StagingDirectory staging = StagingDirectory.create(target)) {
+      Path dir = staging.dir();
+      writeConfig(preset, dir.resolve("config.json"));
+      SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors(preset, seed), dtype,
+          Map.of("format", "pt", SYNTH_METADATA, preset.id() + " seed " + seed));
       if (preset.family == Family.GPT2) {
-        SyntheticTokenizer.writeGpt2(staging, preset.vocab, seed);
+        SyntheticTokenizer.writeGpt2(dir, preset.vocab, seed);
       } else {
-        SyntheticTokenizer.writeLlama2c(staging.resolve("tokenizer.bin"), preset.vocab, seed);
+        SyntheticTokenizer.writeLlama2c(dir.resolve("tokenizer.bin"), preset.vocab, seed);
       }
-      if (Files.exists(target)) {
-        Files.delete(target);
-      }
-      Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      staging.commit(replace);
     } catch (IOException e) {
-      PackageWriter.deleteRecursively(staging);
       throw new OutputException("could not write " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether {@code dir} holds a checkpoint this class wrote (its weights carry the synth marker). */
+  public static boolean isSynthesized(Path dir) {
+    Path weights = dir.resolve("model.safetensors");
+    if (!Files.isRegularFile(weights)) {
+      return false;
+    }
+    try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+      return f.metadata().containsKey(SYNTH_METADATA);
     } catch (RuntimeException e) {
-      PackageWriter.deleteRecursively(staging);
-      throw e;
+      return false;
     }
   }
 
