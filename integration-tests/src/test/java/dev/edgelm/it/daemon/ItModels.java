@@ -22,19 +22,19 @@ import java.util.stream.Stream;
  * stories260K (real weights, from {@code ../shared}; tests skip without it) and a synthetic
  * GPT-2 small (124M random weights, about 20 ms a token here: slow enough to cancel mid-stream).
  */
-final class ItModels {
+public final class ItModels {
   private ItModels() {}
 
   private static Path dir() {
     return SharedAssets.repositoryRoot().resolve("integration-tests/target/it-models");
   }
 
-  static synchronized Path stories260K() {
+  public static synchronized Path stories260K() {
     Path bin = SharedAssets.require("models/stories260K/stories260K.bin");
     return cached("stories260K", out -> write(CheckpointImporter.importCheckpoint(bin, null), "stories260K", out));
   }
 
-  static synchronized Path gpt2Small() {
+  public static synchronized Path gpt2Small() {
     return cached("gpt2-small", out -> {
       Path ckpt = out.resolveSibling(out.getFileName() + ".ckpt");
       SynthCheckpoint.write(Preset.fromId("gpt2-small"), 0, SafetensorsWriter.Dtype.F32, ckpt);
