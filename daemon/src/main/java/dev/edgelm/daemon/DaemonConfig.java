@@ -372,7 +372,6 @@ public record DaemonConfig(
       Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
       store = base.resolve("edgelm").resolve("store");
     }
-    SignaturePolicy policy = SignaturePolicy.valueOf(v.choice("hub.verify", List.of("require", "warn", "off")).toUpperCase(Locale.ROOT));
     List<Path> keys = new ArrayList<>();
     for (String k : v.list("hub.trusted_keys")) {
       Path p = Path.of(k);
@@ -381,6 +380,10 @@ public record DaemonConfig(
       }
       keys.add(p);
     }
+    // A host that trusts a key takes no unsigned release unless hub.verify says otherwise.
+    SignaturePolicy policy = v.isSet("hub.verify")
+        ? SignaturePolicy.valueOf(v.choice("hub.verify", List.of("require", "warn", "off")).toUpperCase(Locale.ROOT))
+        : keys.isEmpty() ? SignaturePolicy.WARN : SignaturePolicy.REQUIRE;
     if (policy == SignaturePolicy.REQUIRE && keys.isEmpty()) {
       throw v.invalid("hub.verify", "'require' needs at least one hub.trusted_keys file");
     }

@@ -151,6 +151,15 @@ class DaemonConfigTest {
   }
 
   @Test
+  void hubVerify_defaultsToRequireOnceAKeyIsTrusted() throws Exception {
+    Path key = Files.writeString(tmp.resolve("release.pub"), "x");
+    assertEquals(dev.edgelm.hub.SignaturePolicy.WARN, flags(Map.of()).hub().verify());
+    assertEquals(dev.edgelm.hub.SignaturePolicy.REQUIRE, flags(Map.of("hub.trusted_keys", key.toString())).hub().verify());
+    assertEquals(dev.edgelm.hub.SignaturePolicy.WARN,
+        flags(Map.of("hub.trusted_keys", key.toString(), "hub.verify", "warn")).hub().verify());
+  }
+
+  @Test
   void load_secretsNeverShown() {
     ConfigException e = invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("hub.password", "hunter2-secret")));
     assertFalse(e.getMessage().contains("hunter2"), e.getMessage());

@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
 public final class GcCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Mixin HubOptionsMixin hub;
+  @Mixin StoreOptionMixin store;
 
   @Option(names = "--partials-in", paramLabel = "DIR",
       description = "A directory that import/compress/synth wrote into (the parent of their --out); repeatable.")
@@ -33,7 +33,7 @@ public final class GcCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     GcResult r;
-    try (Hub h = Hub.open(hub.toOptions())) {
+    try (Hub h = Hub.open(store.toOptions())) {
       r = h.store().gc();
     }
     spec.commandLine().getOut().printf("removed %d blobs (%s), %d packages, %d partial downloads; kept %d blobs (%s)%n",

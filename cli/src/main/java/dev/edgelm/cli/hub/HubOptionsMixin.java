@@ -1,41 +1,22 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.hub.Credentials;
 import dev.edgelm.hub.HubOptions;
 import dev.edgelm.hub.SignaturePolicy;
 import dev.edgelm.hub.SigningKeys;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Options every hub command shares: where the store is, how to reach and trust the hub. */
+/** Options of the commands that read releases from a hub (pull, select): the store, the registry, downloads and trust. */
 public final class HubOptionsMixin {
-  @Option(names = "--store", paramLabel = "DIR",
-      description = "Local store (default: $EDGELM_STORE, else $XDG_DATA_HOME/edgelm/store, else ~/.local/share/edgelm/store).")
-  Path store;
+  @Mixin StoreOptionMixin store;
 
-  @Option(names = "--plain-http", description = "Use plain HTTP for the registry (always the case for loopback registries).")
-  boolean plainHttp;
-
-  @Option(names = "--ca-file", paramLabel = "FILE", description = "PEM file of extra CA certificates for HTTPS registries.")
-  Path caFile;
-
-  @Option(names = {"-u", "--username"}, paramLabel = "USER", description = "Registry user name.")
-  String username;
-
-  @Option(names = {"-p", "--password"}, paramLabel = "PASSWORD", description = "Registry password (prefer --password-stdin).")
-  String password;
-
-  @Option(names = "--password-stdin", description = "Read the registry password from standard input.")
-  boolean passwordStdin;
+  @Mixin RegistryOptionsMixin registry;
 
   @Option(names = "--offline", description = "Use only what the store holds; never connect to a registry.")
   boolean offline;
@@ -43,8 +24,8 @@ public final class HubOptionsMixin {
   @Option(names = "--limit-rate", paramLabel = "RATE", description = "Download bandwidth limit in bytes/s, with K, M or G suffixes (e.g. 5M).")
   String limitRate;
 
-  @Option(names = "--verify", paramLabel = "POLICY", defaultValue = "warn",
-      description = "Signature policy: require, warn or off (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--verify", paramLabel = "POLICY",
+      description = "Signature policy: require, warn or off (default: require when --trusted-key is given, else warn).")
   String verify;
 
   @Option(names = "--trusted-key", paramLabel = "FILE", description = "PEM Ed25519 public key to trust (repeatable).")
@@ -52,13 +33,6 @@ public final class HubOptionsMixin {
 
   /** The hub options these flags describe; throws IllegalArgumentException naming a bad flag. */
   HubOptions toOptions() {
-    HubOptions o = HubOptions.defaults(storeDir());
-    SignaturePolicy policy;
-    try {
-      policy = SignaturePolicy.valueOf(verify.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--verify must be require, warn or off, not '" + verify + "'");
-    }
     List<PublicKey> keys = new ArrayList<>();
     for (Path k : trustedKeys) {
       try {
@@ -67,56 +41,36 @@ public final class HubOptionsMixin {
         throw new IllegalArgumentException("--trusted-key " + k + ": " + e.getMessage());
       }
     }
-    if (policy == SignaturePolicy.REQUIRE && keys.isEmpty()) {
-      throw new IllegalArgumentException("--verify require needs at least one --trusted-key FILE");
-    }
-    o = o.withSignatures(policy, keys).withOffline(offline).withPlainHttp(plainHttp).withCaFile(caFile);
+    SignaturePolicy policy = signaturePolicy(verify, !keys.isEmpty());
+    HubOptions o = HubOptions.defaults(store.storeDir()).withSignatures(policy, keys).withOffline(offline);
     if (limitRate != null) {
       o = o.withBandwidthLimit(parseRate(limitRate));
     }
-    Credentials creds = credentials();
-    if (creds != null) {
-      o = o.withCredentials(Credentials.Provider.of(creds));
-    }
-    return o;
+    return registry.applyTo(o);
   }
 
   Path storeDir() {
-    if (store != null) {
-      return store;
-    }
-    String env = System.getenv("EDGELM_STORE");
-    if (env != null && !env.isBlank()) {
-      return Path.of(env);
-    }
-    String xdg = System.getenv("XDG_DATA_HOME");
-    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
-    return base.resolve("edgelm").resolve("store");
+    return store.storeDir();
   }
 
-  private Credentials credentials() {
-    if (passwordStdin && password != null) {
-      throw new IllegalArgumentException("give either --password or --password-stdin, not both");
+  /**
+   * The policy {@code --verify} names; without it, {@code require} once a key is trusted (a host that trusts a key
+   * takes no unsigned release unless told to), else {@code warn}.
+   */
+  static SignaturePolicy signaturePolicy(String verify, boolean keysTrusted) {
+    if (verify == null) {
+      return keysTrusted ? SignaturePolicy.REQUIRE : SignaturePolicy.WARN;
     }
-    String pw = password;
-    if (passwordStdin) {
-      try {
-        String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-        pw = line == null ? "" : line.strip();
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read the password from standard input", e);
-      }
+    SignaturePolicy policy;
+    try {
+      policy = SignaturePolicy.valueOf(verify.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--verify must be require, warn or off, not '" + verify + "'");
     }
-    if (username == null) {
-      if (pw != null) {
-        throw new IllegalArgumentException("a password needs --username");
-      }
-      return null;
+    if (policy == SignaturePolicy.REQUIRE && !keysTrusted) {
+      throw new IllegalArgumentException("--verify require needs at least one --trusted-key FILE");
     }
-    if (pw == null) {
-      throw new IllegalArgumentException("--username needs --password-stdin (or --password)");
-    }
-    return new Credentials(username, pw);
+    return policy;
   }
 
   static long parseRate(String s) {

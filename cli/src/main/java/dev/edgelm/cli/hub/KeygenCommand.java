@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "keygen", description = {
-    "Make an Ed25519 key pair for signing releases: PREFIX.key (PKCS#8 PEM, private, mode 600) and",
-    "PREFIX.pub (X.509 PEM, give it to hosts as --trusted-key)."})
+    "Make an Ed25519 key pair for signing releases.",
+    "PREFIX.key is the private key (PKCS#8 PEM, mode 600); PREFIX.pub the public key (X.509 PEM): give it to hosts as "
+        + "--trusted-key."})
 public final class KeygenCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -16,17 +16,17 @@ import picocli.CommandLine.Spec;
 public final class LsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Mixin HubOptionsMixin hub;
+  @Mixin StoreOptionMixin store;
 
   @Override
   public Integer call() {
     List<StoredRelease> releases;
-    try (Hub h = Hub.open(hub.toOptions())) {
+    try (Hub h = Hub.open(store.toOptions())) {
       releases = h.store().list();
     }
     PrintWriter out = spec.commandLine().getOut();
     if (releases.isEmpty()) {
-      spec.commandLine().getErr().println("the store at " + hub.storeDir() + " holds no releases; pull one with 'edgelm pull REF'");
+      spec.commandLine().getErr().println("the store at " + store.storeDir() + " holds no releases; pull one with 'edgelm pull REF'");
       spec.commandLine().getErr().flush();
       return ExitCodes.OK;
     }

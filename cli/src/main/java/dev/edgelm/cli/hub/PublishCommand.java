@@ -36,7 +36,9 @@ public final class PublishCommand implements Callable<Integer> {
   @Option(names = "--sign", paramLabel = "KEY", description = "Sign the release with this PEM Ed25519 private key (see 'edgelm keygen').")
   Path signingKey;
 
-  @Mixin HubOptionsMixin hub;
+  @Mixin StoreOptionMixin store;
+
+  @Mixin RegistryOptionsMixin registry;
 
   @Override
   public Integer call() {
@@ -50,8 +52,12 @@ public final class PublishCommand implements Callable<Integer> {
       }
     }
     PrintWriter err = spec.commandLine().getErr();
+    if (key == null) {
+      err.println("edgelm: warning: publishing " + target + " unsigned: hosts that trust a key will refuse it; "
+          + "sign with --sign KEY (make one with 'edgelm keygen')");
+    }
     PublishResult r;
-    try (Hub h = Hub.open(hub.toOptions())) {
+    try (Hub h = Hub.open(registry.applyTo(store.toOptions()))) {
       r = h.publish(packages, target, PublishOptions.DEFAULT.withSigningKey(key),
           new ProgressBar(err, System.console() != null, "publishing"));
     }

@@ -17,13 +17,13 @@ public final class RmCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "REF", description = "The reference it was pulled by.")
   String reference;
 
-  @Mixin HubOptionsMixin hub;
+  @Mixin StoreOptionMixin store;
 
   @Override
   public Integer call() {
     Reference ref = Reference.parse(reference);
     boolean removed;
-    try (Hub h = Hub.open(hub.toOptions())) {
+    try (Hub h = Hub.open(store.toOptions())) {
       removed = h.store().remove(ref);
     }
     if (!removed) {

@@ -26,10 +26,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "select", mixinStandardHelpOptions = true, description = {
-    "Choose the variant of a release that runs best on this host (or on a simulated one), as edgelmd does",
-    "before downloading weights: reads the release index and the variants' configs only. Prints the chosen",
-    "variant id; --explain shows every variant with the reason it was chosen, ranked or rejected.",
-    "Exit status 1 when no variant suits the host."})
+    "Choose the variant of a release that runs best on this host (or on a simulated one), as edgelmd does.",
+    "Like edgelmd, it decides before downloading weights: it reads the release index and the variants' configs only. "
+        + "Prints the chosen variant id; --explain shows every variant with the reason it was chosen, ranked or rejected. "
+        + "Exit status 1 when no variant suits the host."})
 public final class SelectCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgelm.cli.Main;
 import dev.edgelm.hub.Progress;
+import dev.edgelm.hub.SignaturePolicy;
+import dev.edgelm.hub.testing.TestPackages;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -49,6 +51,49 @@ class HubCommandsTest {
     Run r = run("pull", "oci:" + tmp.resolve("x") + ":1", "--verify", "require", "--store", tmp.toString());
     assertEquals(2, r.exit());
     assertTrue(r.err().contains("--trusted-key"), r.err());
+  }
+
+  @Test
+  void signaturePolicy_requireOnceAKeyIsTrusted_unlessVerifySaysOtherwise() {
+    assertEquals(SignaturePolicy.WARN, HubOptionsMixin.signaturePolicy(null, false));
+    assertEquals(SignaturePolicy.REQUIRE, HubOptionsMixin.signaturePolicy(null, true));
+    assertEquals(SignaturePolicy.WARN, HubOptionsMixin.signaturePolicy("warn", true));
+    assertEquals(SignaturePolicy.OFF, HubOptionsMixin.signaturePolicy("OFF", false));
+    assertThrows(IllegalArgumentException.class, () -> HubOptionsMixin.signaturePolicy("require", false));
+  }
+
+  @Test
+  void publishUnsigned_warns_andAHostTrustingAKeyRefusesIt() {
+    Path pkg = TestPackages.write(tmp.resolve("pkg"), "tiny", "fp32", "fp32", 4 << 10, 3);
+    String ref = "oci:" + tmp.resolve("hub") + ":1";
+    Run published = run("publish", pkg.toString(), "--to", ref, "--store", tmp.resolve("p").toString());
+    assertEquals(0, published.exit(), published.err());
+    assertTrue(published.err().contains("warning: publishing") && published.err().contains("unsigned")
+        && published.err().contains("--sign"), published.err());
+
+    assertEquals(0, run("keygen", "--out", tmp.resolve("k").toString()).exit());
+    Run pulled = run("pull", ref, "--trusted-key", tmp.resolve("k.pub").toString(), "--store", tmp.resolve("store").toString());
+    assertEquals(1, pulled.exit(), pulled.err());
+    assertTrue(pulled.err().contains("unsigned"), pulled.err());
+    Run warned = run("pull", ref, "--trusted-key", tmp.resolve("k.pub").toString(), "--verify", "warn",
+        "--store", tmp.resolve("store").toString());
+    assertEquals(0, warned.exit(), warned.err());
+  }
+
+  @Test
+  void storeOnlyCommands_offerNoRegistryOrTrustFlags() {
+    for (String command : new String[] {"ls", "rm", "gc"}) {
+      CommandLine sub = Main.commandLine().getSubcommands().get(command);
+      for (String flag : new String[] {"--plain-http", "--username", "--verify", "--trusted-key", "--offline", "--limit-rate"}) {
+        assertTrue(sub.getCommandSpec().findOption(flag) == null, command + " " + flag);
+      }
+      assertTrue(sub.getCommandSpec().findOption("--store") != null, command);
+    }
+    CommandLine publish = Main.commandLine().getSubcommands().get("publish");
+    for (String flag : new String[] {"--verify", "--trusted-key", "--offline", "--limit-rate"}) {
+      assertTrue(publish.getCommandSpec().findOption(flag) == null, "publish " + flag);
+    }
+    assertTrue(publish.getCommandSpec().findOption("--username") != null);
   }
 
   @Test

@@ -75,7 +75,7 @@ public final class ConfigKeys {
         "Whether Models.Load and Models.Pull may add models the configuration does not name (any local path or hub reference).");
     key("hub.store", "", "Local store for pulled models (default: $XDG_DATA_HOME/edgelm/store, else ~/.local/share/edgelm/store).");
     key("hub.offline", "false", "Never contact a hub; serve only what the store holds.");
-    key("hub.verify", "warn", "Release signature policy: require, warn or off.");
+    key("hub.verify", "", "Release signature policy: require, warn or off (default: require when hub.trusted_keys is set, else warn).");
     key("hub.trusted_keys", "", "Comma-separated PEM Ed25519 public key files trusted for release signatures.");
     key("hub.plain_http", "false", "Use plain HTTP for registries (always the case for loopback registries).");
     key("hub.ca_file", "", "PEM CA certificates trusted for HTTPS registries.");
