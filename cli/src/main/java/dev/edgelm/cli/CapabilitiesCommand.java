@@ -17,10 +17,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "capabilities", mixinStandardHelpOptions = true, description = {
-    "Show what this host offers a model, as edgelmd probes it before choosing a variant: CPU architecture",
-    "and features (avx2, avx512_vnni, amx, dotprod, i8mm, sve...), cores, memory (MemAvailable and cgroup",
-    "limits), the ONNX Runtime build and its execution providers, GPUs, and memory bandwidth (measured once",
-    "per hardware, ~0.3 s, then cached). Flags override probed facts to simulate other hosts."})
+    "Show what this host offers a model, as edgelmd probes it before choosing a variant.",
+    "CPU architecture and features (avx2, avx512_vnni, amx, dotprod, i8mm, sve...), cores, memory (MemAvailable and cgroup "
+        + "limits), the ONNX Runtime build and its execution providers, GPUs, and memory bandwidth (measured once "
+        + "per hardware, ~0.3 s, then cached). Flags override probed facts to simulate other hosts."})
 final class CapabilitiesCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -26,15 +26,15 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "compress", description = {
-    "Make a quantized variant of an fp32 package (made by 'edgelm import').",
-    "int8: symmetric per-channel weights, activations quantized at run time (DynamicQuantizeMatMul).",
-    "int4: 4-bit blocks of --group-size inputs with a scale and zero point each (MatMulNBits).",
-    "The token embedding is stored once, quantized, and serves both the lookup and a tied head.",
-    "--algo rtn rounds to nearest; scale picks, per module, the clipping of the weight range with the least",
-    "output error on calibration activations; gptq feeds rounding errors back through the calibration Hessian.",
-    "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on.",
-    "kron: Kronecker-factored layers P(sum_r A_r (x) B_r)Q with permutation search (TQCompressor); --preset tq-gpt2",
-    "or auto; with --calib the factors are refit on calibration activations, block group by block group."})
+    "Make a quantized or Kronecker-factored variant of an fp32 package (made by 'edgelm import').",
+    "int8: symmetric per-channel weights, activations quantized at run time (DynamicQuantizeMatMul). "
+        + "int4: 4-bit blocks of --group-size inputs with a scale and zero point each (MatMulNBits). "
+        + "The token embedding is stored once, quantized, and serves both the lookup and a tied head.",
+    "--algo rtn rounds to nearest; scale picks, per module, the clipping of the weight range with the least "
+        + "output error on calibration activations; gptq feeds rounding errors back through the calibration Hessian. "
+        + "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on.",
+    "kron: Kronecker-factored layers P(sum_r A_r (x) B_r)Q with permutation search (TQCompressor); --preset tq-gpt2 "
+        + "or auto; with --calib the factors are refit on calibration activations, block group by block group."})
 final class CompressCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -24,9 +24,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "eval", description = {
-    "Perplexity of a model package on a text file.",
-    "Without --doc-separator the text is one token stream scored in sliding windows (each target once);",
-    "with it, each document is scored on its own, starting with BOS and truncated to the context."})
+    "Measure the perplexity of a model package on a text file.",
+    "Without --doc-separator the text is one token stream scored in sliding windows (each target once); "
+        + "with it, each document is scored on its own, starting with BOS and truncated to the context."})
 final class EvalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "generate", description = {
-    "Stream the continuation of a prompt to stdout: from a model package in this process,",
-    "or with --remote HOST:PORT from an edgelm daemon (then --model names a served model)."})
+    "Stream the continuation of a prompt to stdout, ended by a newline.",
+    "The model runs in this process, or with --remote HOST:PORT in an edgelm daemon (then --model names a served model)."})
 final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -64,7 +64,8 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Mixin SamplingMixin sampling;
 
-  @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--threads", defaultValue = "1",
+      description = "ONNX Runtime intra-op threads, without --remote (default: ${DEFAULT-VALUE}).")
   int threads;
 
   @Option(names = "--stats", description = "Print token counts and timings to stderr at the end.")
@@ -78,20 +79,17 @@ final class GenerateCommand implements Callable<Integer> {
     if (apiKey != null || tls || caFile != null || certFile != null || deadline != null || requestId != null) {
       throw new IllegalArgumentException("--api-key, --tls, --ca-file, --cert, --deadline and --request-id only apply with --remote HOST:PORT");
     }
+    if (threads < 1) {
+      throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+    }
     GenerationRequest request = GenerationRequest.ofText(prompt)
-        .withMaxTokens(sampling.maxTokens)
+        .withMaxTokens(sampling.maxTokens())
         .withSampling(sampling.sampling())
         .withStop(sampling.stop.toArray(String[]::new));
-    PrintStream out = utf8Stdout();
+    StreamedText out = new StreamedText(utf8Stdout());
     try (DecoderModel m = DecoderModel.load(ModelPackage.open(Path.of(model)), SessionSettings.DEFAULTS.withIntraOpThreads(threads))) {
-      GenerationResult result = Generation.stream(m, request, text -> {
-        out.print(text);
-        out.flush();
-      });
-      if (System.console() != null) {
-        out.println();
-      }
-      out.flush();
+      GenerationResult result = Generation.stream(m, request, out::print);
+      out.finish();
       if (stats) {
         printStats(result);
       }
@@ -100,11 +98,15 @@ final class GenerateCommand implements Callable<Integer> {
   }
 
   private int callRemote() {
+    if (spec.commandLine().getParseResult().hasMatchedOption("--threads")) {
+      throw new IllegalArgumentException("--threads applies to generation in this process only; with --remote the daemon's "
+          + "runtime.intra_op_threads setting decides");
+    }
     RemoteGenerator.Target target = target();
     GenerateRequest.Builder request = GenerateRequest.newBuilder()
         .setModel(model)
         .setPrompt(prompt)
-        .setMaxTokens(sampling.maxTokens)
+        .setMaxTokens(sampling.maxTokens())
         .setTemperature(sampling.temperature)
         .setTopK(sampling.topK)
         .setTopP(sampling.topP)
@@ -116,21 +118,13 @@ final class GenerateCommand implements Callable<Integer> {
     if (requestId != null) {
       request.setRequestId(requestId);
     }
-    PrintStream out = utf8Stdout();
+    StreamedText out = new StreamedText(utf8Stdout());
     GenerateResponse last;
     try (RemoteGenerator client = new RemoteGenerator(target)) {
       last = client.generate(request.build(), deadline == null ? null : Durations.parse("--deadline", deadline),
-          Durations.parse("--wait", waitFor), r -> {
-            if (!r.getText().isEmpty()) {
-              out.print(r.getText());
-              out.flush();
-            }
-          });
+          Durations.parse("--wait", waitFor), r -> out.print(r.getText()));
     }
-    if (System.console() != null) {
-      out.println();
-    }
-    out.flush();
+    out.finish();
     if (stats && last != null) {
       spec.commandLine().getErr().printf(Locale.ROOT,
           "%d prompt tokens, %d generated, finish %s; queue %.1f ms, time to first token %.1f ms, decode %.1f tokens/s (variant %s)%n",

@@ -16,8 +16,8 @@ import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "import", description = {
     "Turn a checkpoint into an edgelm model package (fp32 ONNX decoder, tokenizer, variant.json).",
-    "SRC is a Hugging Face directory (config.json + model.safetensors, model_type gpt2 or llama)",
-    "or a llama2.c .bin checkpoint."})
+    "SRC is a Hugging Face directory (config.json + model.safetensors, model_type gpt2 or llama) "
+        + "or a llama2.c .bin checkpoint."})
 final class ImportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -32,7 +32,7 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Package directory to create.")
   Path out;
 
-  @Option(names = "--name", description = "Model name recorded in the package (default: SRC's name).")
+  @Option(names = "--name", paramLabel = "NAME", description = "Model name recorded in the package (default: SRC's name).")
   String name;
 
   @Option(names = "--force", description = "Replace the package at --out (only an edgelm package is ever replaced).")

@@ -8,6 +8,7 @@ import dev.edgelm.cli.hub.PullCommand;
 import dev.edgelm.cli.hub.RmCommand;
 import dev.edgelm.cli.hub.SelectCommand;
 import dev.edgelm.proto.EdgelmVersion;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -36,7 +37,7 @@ import picocli.CommandLine.Command;
       GcCommand.class,
       KeygenCommand.class,
     })
-public final class Main implements Runnable {
+public final class Main implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
@@ -51,15 +52,19 @@ public final class Main implements Runnable {
   /** The configured command line (error handling included), for tests that run commands in-process. */
   public static CommandLine commandLine() {
     ErrorReporter errors = new ErrorReporter();
-    return new CommandLine(new Main())
+    return HelpLayout.install(new CommandLine(new Main()))
         .setExecutionExceptionHandler(errors)
         .setParameterExceptionHandler(errors)
         .setCaseInsensitiveEnumValuesAllowed(true);
   }
 
+  /** {@code edgelm} without a command: the usage, on stderr, and the usage exit status (nothing was done). */
   @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+  public Integer call() {
+    spec.commandLine().getErr().println("edgelm: error: no command given; run one of the commands below ('edgelm COMMAND --help' for its options)");
+    spec.commandLine().usage(spec.commandLine().getErr());
+    spec.commandLine().getErr().flush();
+    return ExitCodes.USAGE;
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -42,10 +42,11 @@ import picocli.CommandLine.Spec;
  * verifies it → a token stream over gRPC on loopback → drain.
  */
 @Command(mixinStandardHelpOptions = true, name = "quickstart", description = {
-    "The whole path on one machine: import a checkpoint (or synthesize one), compress it to int8 and int4,",
-    "publish the three variants as one release to a local hub directory, start the daemon on loopback,",
-    "let it choose the variant for this host and stream a generation from it over gRPC, then drain.",
-    "Without --model it synthesizes a tiny Llama with random weights, so its text is random."})
+    "Walk the whole path on one machine, from a checkpoint to a streamed generation.",
+    "Import a checkpoint (or synthesize one), compress it to int8 and int4, "
+        + "publish the three variants as one release to a local hub directory, start the daemon on loopback, "
+        + "let it choose the variant for this host and stream a generation from it over gRPC, then drain. "
+        + "Without --model it synthesizes a tiny Llama with random weights, so its text is random."})
 final class QuickstartCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -22,10 +22,11 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "report", description = {
-    "Measure variants against their base on one text and write report.md, report.json and report.png (size against perplexity).",
-    "Per package: parameters, bytes on disk, perplexity and its ratio to the base, top-1 agreement with the base,",
-    "KL(base||variant), and (in a child process per package) decode tokens/s with one thread and peak RSS.",
-    "Quality and speed are also written into each package's variant.json (the base's included)."})
+    "Measure variants against their base on one text, and write the report.",
+    "The report is report.md, report.json and report.png (size against perplexity). "
+        + "Per package: parameters, bytes on disk, perplexity and its ratio to the base, top-1 agreement with the base, "
+        + "KL(base||variant), and (in a child process per package) decode tokens/s with one thread and peak RSS. "
+        + "Quality and speed are also written into each package's variant.json (the base's included)."})
 final class ReportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

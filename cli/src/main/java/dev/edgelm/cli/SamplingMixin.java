@@ -29,6 +29,14 @@ final class SamplingMixin {
   @Option(names = "--stop", paramLabel = "STR", description = "Stop before this string (repeatable).")
   List<String> stop = new ArrayList<>();
 
+  /** {@code --max-tokens}, at least 1 here and with --remote alike (the daemon would read 0 as its own default). */
+  int maxTokens() {
+    if (maxTokens < 1) {
+      throw new IllegalArgumentException("--max-tokens must be at least 1, got " + maxTokens);
+    }
+    return maxTokens;
+  }
+
   SamplingOptions sampling() {
     return new SamplingOptions(temperature, topK, topP, repetitionPenalty,
         seed == null ? OptionalLong.empty() : OptionalLong.of(seed), 0);

@@ -9,9 +9,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code edgelm serve}: runs the daemon in this process, with exactly the flags of {@code edgelmd}. */
 @Command(mixinStandardHelpOptions = true, name = "serve", description = {
-    "Serve model packages over gRPC in this process (the daemon edgelmd runs):",
-    "token streaming, model management, health, Prometheus metrics.",
-    "SIGTERM or Ctrl-C drains and exits 0. Quick start:",
+    "Serve model packages over gRPC in this process, as the daemon edgelmd does.",
+    "Token streaming, model management, health and Prometheus metrics; SIGTERM or Ctrl-C drains and exits 0. Quick start:",
     "  edgelm serve --model DIR [--model NAME=DIR]... [--port N]"})
 final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -67,4 +67,21 @@ class ServeAndRemoteCommandsTest {
     assertEquals(ExitCodes.FAILURE, none.exit());
     assertTrue(none.err().contains("UNAVAILABLE") && none.err().contains("cannot reach the daemon"), none.err());
   }
+
+  @Test
+  void generate_maxTokensZero_isTheSameUsageErrorLocallyAndRemote() {
+    Run local = run("generate", "--model", tmp.resolve("none").toString(), "--prompt", "p", "--max-tokens", "0");
+    Run remote = run("generate", "--remote", "127.0.0.1:1", "--model", "x", "--prompt", "p", "--max-tokens", "0", "--wait", "0s");
+    for (Run r : new Run[] {local, remote}) {
+      assertEquals(ExitCodes.USAGE, r.exit(), r.err());
+      assertTrue(r.err().contains("--max-tokens must be at least 1, got 0"), r.err());
+    }
+  }
+
+  @Test
+  void generate_threadsWithRemote_isRefusedNotIgnored() {
+    Run r = run("generate", "--remote", "127.0.0.1:1", "--model", "x", "--prompt", "p", "--threads", "4", "--wait", "0s");
+    assertEquals(ExitCodes.USAGE, r.exit(), r.err());
+    assertTrue(r.err().contains("--threads") && r.err().contains("runtime.intra_op_threads"), r.err());
+  }
 }
