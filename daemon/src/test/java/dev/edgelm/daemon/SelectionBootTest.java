@@ -208,6 +208,17 @@ class SelectionBootTest {
   }
 
   @Test
+  void stop_cancelsTheTagCheckThatIsDue() {
+    Reference r = publish("v1", 1);
+    start(Hosts.x86(Hosts.AVX2).build(), Map.of("models.tiny.ref", r.toString()));
+    Awaits.until("ready", d.daemon::ready);
+    Awaits.until("a poll is scheduled", () -> scheduler.pending() == 1);
+    d.close();
+    d = null;
+    assertEquals(0, scheduler.pending(), "a stopped daemon leaves no tag check scheduled");
+  }
+
+  @Test
   void poll_movedTag_swapsVariantWhileAStreamOnTheOldOneFinishes() {
     gateFirstModel = true;
     Reference r = publish("v1", 1);

@@ -17,11 +17,14 @@ import dev.edgelm.proto.v1.HubSource;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
@@ -65,6 +68,8 @@ final class HubReleases implements AutoCloseable {
   private final HostProbe hostProbeNoMeasuring;
   private final VariantSelector selector;
   private volatile boolean closed;
+  /** Tag checks scheduled and not yet started, so that close() can cancel them. */
+  private final Set<Scheduler.Cancellable> pendingPolls = ConcurrentHashMap.newKeySet();
 
   HubReleases(DaemonConfig config, DaemonRuntime runtime, HubModels hub, ExecutorService hubExecutor, Scheduler scheduler,
       VariantSelector.CandidateBenchmark benchmark, Swapper swapper) {
@@ -145,7 +150,9 @@ final class HubReleases implements AutoCloseable {
     if (closed || interval.isZero() || config.hub().offline() || !followsTag(sm.reference) || !sm.polling.compareAndSet(false, true)) {
       return;
     }
-    scheduler.schedule(() -> {
+    AtomicReference<Scheduler.Cancellable> handle = new AtomicReference<>();
+    Scheduler.Cancellable scheduled = scheduler.schedule(() -> {
+      pendingPolls.remove(handle.get());
       try {
         hubExecutor.execute(() -> {
           try {
@@ -159,6 +166,11 @@ final class HubReleases implements AutoCloseable {
         sm.polling.set(false); // shutting down
       }
     }, interval);
+    handle.set(scheduled);
+    pendingPolls.add(scheduled);
+    if (closed) {
+      scheduled.cancel();
+    }
   }
 
   private static boolean followsTag(String reference) {
@@ -205,9 +217,13 @@ final class HubReleases implements AutoCloseable {
     }
   }
 
-  /** Stops scheduling checks (those running finish; the hub threads are the registry's to stop). */
+  /** Stops scheduling checks and cancels those due (those running finish; the hub threads are the registry's to stop). */
   @Override
   public void close() {
     closed = true;
+    for (Scheduler.Cancellable c : pendingPolls) {
+      c.cancel();
+    }
+    pendingPolls.clear();
   }
 }

@@ -41,6 +41,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -81,6 +82,8 @@ import java.util.logging.Logger;
  */
 final class ModelRegistry implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class.getName());
+  /** How long a stop waits for a model load in progress (session creation cannot be interrupted). */
+  static final Duration LOAD_GRACE = Duration.ofSeconds(60);
   /** Caffeine logs every failed asynchronous load at WARNING; we log them ourselves, with the model's name. */
   private static final Logger CAFFEINE_LOG = Logger.getLogger("com.github.benmanes.caffeine.cache");
 
@@ -120,7 +123,9 @@ final class ModelRegistry implements AutoCloseable {
     this.budgetBytes = config.cache().memoryBudgetBytes();
     this.loadExecutor = Executors.newSingleThreadExecutor(threads("edgelm-load"));
     this.hubExecutor = Executors.newFixedThreadPool(2, threads("edgelm-hub"));
-    this.cacheExecutor = Executors.newSingleThreadScheduledExecutor(threads("edgelm-cache"));
+    ScheduledThreadPoolExecutor cacheThread = new ScheduledThreadPoolExecutor(1, threads("edgelm-cache"));
+    cacheThread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // a tag poll due in an hour must not hold up a stop
+    this.cacheExecutor = cacheThread;
     this.cacheTasks = r -> {
       try {
         cacheExecutor.execute(r);
@@ -636,14 +641,26 @@ final class ModelRegistry implements AutoCloseable {
   public void close() {
     closed = true;
     releases.close();
+    hubExecutor.shutdownNow();
+    loadExecutor.shutdownNow();
+    // A load inside ONNX Runtime cannot be interrupted, and a JVM that exits under it crashes in native
+    // code: wait for it, then close what it loaded with the rest.
+    awaitTermination(loadExecutor, LOAD_GRACE, "a model load to finish");
     cache.synchronous().invalidateAll();
     cache.synchronous().cleanUp();
-    loadExecutor.shutdownNow();
-    hubExecutor.shutdownNow();
     hub.close();
     cacheExecutor.shutdown();
+    awaitTermination(cacheExecutor, Duration.ofSeconds(10), "models to close");
+  }
+
+  private static void awaitTermination(ExecutorService executor, Duration grace, String what) {
     try {
-      cacheExecutor.awaitTermination(10, TimeUnit.SECONDS);
+      if (!executor.awaitTermination(100, TimeUnit.MILLISECONDS)) {
+        LOG.info(() -> "stopping: waiting up to " + grace.toSeconds() + " s for " + what);
+        if (!executor.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+          LOG.warning(() -> "stopping without waiting longer for " + what);
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -78,6 +78,24 @@ class ModelRegistryTest {
   }
 
   @Test
+  void close_waitsForALoadThatIgnoresInterrupts_thenClosesWhatItLoaded() throws InterruptedException {
+    loader.closeGateDeafToInterrupts(); // like session creation in ONNX Runtime, which a JVM exit would crash
+    registry(Map.of(), "a");
+    registry.load(registry.served("a"));
+    Awaits.until("the load started", () -> loader.loadsStarted() == 1);
+    Thread closer = new Thread(registry::close, "closer");
+    closer.start();
+    Awaits.until("close waits for the load", () -> closer.getState() == Thread.State.TIMED_WAITING && loader.closes() == 0);
+    assertTrue(closer.isAlive(), "close returned while a load was still running");
+    loader.openGate();
+    closer.join(Awaits.PATIENCE.toMillis());
+    assertTrue(!closer.isAlive(), "close did not return after the load finished");
+    assertEquals(1, loader.loads());
+    assertEquals(1, loader.closes(), "the model loaded during close is closed too");
+    registry = null;
+  }
+
+  @Test
   void load_weighsWeightsPlusKvBudget() {
     registry(Map.of("generation.max_concurrent", "2"), "a");
     LoadedModel m = load("a");

@@ -30,6 +30,8 @@ public final class FakeModelLoader implements ModelLoader {
 
   private final Map<String, Supplier<? extends LanguageModel>> models = new ConcurrentHashMap<>();
   private volatile CountDownLatch gate = new CountDownLatch(0);
+  private volatile boolean deafToInterrupts;
+  private final AtomicInteger started = new AtomicInteger();
   private final AtomicInteger loads = new AtomicInteger();
   private final AtomicInteger closes = new AtomicInteger();
 
@@ -43,6 +45,17 @@ public final class FakeModelLoader implements ModelLoader {
   public FakeModelLoader closeGate() {
     gate = new CountDownLatch(1);
     return this;
+  }
+
+  /** Loads wait until {@link #openGate()} and, like session creation inside ONNX Runtime, ignore interrupts meanwhile. */
+  public FakeModelLoader closeGateDeafToInterrupts() {
+    deafToInterrupts = true;
+    return closeGate();
+  }
+
+  /** Loads that have started (some may wait at the gate). */
+  public int loadsStarted() {
+    return started.get();
   }
 
   public void openGate() {
@@ -73,13 +86,27 @@ public final class FakeModelLoader implements ModelLoader {
 
   @Override
   public ServableModel load(ModelPackage pkg, SessionSettings settings) {
+    started.incrementAndGet();
+    boolean interrupted = false;
     try {
-      if (!gate.await(60, TimeUnit.SECONDS)) {
-        throw new IllegalStateException("load gate never opened");
+      while (true) {
+        try {
+          if (!gate.await(60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("load gate never opened");
+          }
+          break;
+        } catch (InterruptedException e) {
+          if (!deafToInterrupts) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+          }
+          interrupted = true;
+        }
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
     VariantDescriptor d = pkg.descriptor();
     Supplier<? extends LanguageModel> factory = models.get(d.getModel());

@@ -182,6 +182,24 @@ class SelectionIT {
   }
 
   @Test
+  void sigterm_whileFollowingATag_exitsWithoutWaitingForTheNextCheck() throws Exception {
+    Path config = daemonConfig("follow-host", """
+        memory: 4GiB
+        memory_bandwidth: 10GiB/s
+        """, "");
+    Files.writeString(config, Files.readString(config).replace("poll_interval: 1s", "poll_interval: 1h"));
+    try (DaemonProcess d = DaemonProcess.start(config, work.resolve("follow-host"))) {
+      Await.until("the daemon is ready", () -> d.get("/readyz").statusCode() == 200, d::log);
+      long start = System.nanoTime();
+      d.sigterm();
+      assertEquals(0, d.awaitExit(), d.log());
+      Duration stop = Duration.ofNanos(System.nanoTime() - start);
+      // Before the fix the pending hourly check held the stop for 10 s; a path model stops in ~50 ms.
+      assertTrue(stop.compareTo(Duration.ofSeconds(5)) < 0, "stopping took " + stop.toMillis() + " ms; log:\n" + d.log());
+    }
+  }
+
+  @Test
   void nothingFits_failedPreconditionWithoutFetchingAWeightBlob() throws Exception {
     Map<String, Set<String>> layers = layers("stable");
     proxy.clearLog();
