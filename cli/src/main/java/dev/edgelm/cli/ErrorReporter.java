@@ -77,7 +77,7 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
     if (ex instanceof UsageException || ex instanceof InvalidRequestException || ex instanceof IllegalArgumentException) {
       return ExitCodes.USAGE;
     }
-    if (ex instanceof CheckpointException || ex instanceof ModelPackageException) {
+    if (ex instanceof CheckpointException || ex instanceof ModelPackageException || ex instanceof InputFileException) {
       return ExitCodes.BAD_INPUT;
     }
     return ExitCodes.FAILURE;

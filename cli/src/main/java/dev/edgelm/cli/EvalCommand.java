@@ -54,7 +54,7 @@ final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!Files.isRegularFile(text)) {
-      throw new ParameterException(spec.commandLine(), "--text " + text + " does not exist or is not a file");
+      throw InputFileException.missing("--text", text);
     }
     if (parallel < 1) {
       throw new ParameterException(spec.commandLine(), "--parallel must be at least 1, got " + parallel);

@@ -69,7 +69,7 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (!Files.isRegularFile(text)) {
-      throw new ParameterException(spec.commandLine(), "--text " + text + " does not exist or is not a file");
+      throw InputFileException.missing("--text", text);
     }
     if (parallel < 1 || decodeTokens < 1 || decodeRounds < 1) {
       throw new ParameterException(spec.commandLine(), "--parallel, --decode-tokens and --decode-rounds must be at least 1");

@@ -4,7 +4,8 @@ package dev.edgelm.compressor;
  * Base of every error the compressor reports; the subtype says whose fault it was.
  *
  * <ul>
- *   <li>{@link CheckpointException}: the input checkpoint is missing, corrupt, or of an unsupported kind;
+ *   <li>{@link CheckpointException}: an input file (the checkpoint, the calibration text) is missing, corrupt, or of an
+ *       unsupported kind;
  *   <li>{@link UsageException}: options that cannot work together (e.g. a group size that does not
  *       divide the width), or an output that already exists;
  *   <li>{@link OutputException}: writing the output failed (disk full, permissions).

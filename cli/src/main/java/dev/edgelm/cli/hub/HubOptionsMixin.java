@@ -1,5 +1,6 @@
 package dev.edgelm.cli.hub;
 
+import dev.edgelm.cli.InputFileException;
 import dev.edgelm.hub.HubOptions;
 import dev.edgelm.hub.SignaturePolicy;
 import dev.edgelm.hub.SigningKeys;
@@ -38,7 +39,7 @@ public final class HubOptionsMixin {
       try {
         keys.add(SigningKeys.readPublicKey(k));
       } catch (IOException e) {
-        throw new IllegalArgumentException("--trusted-key " + k + ": " + e.getMessage());
+        throw InputFileException.of("--trusted-key", k, e);
       }
     }
     SignaturePolicy policy = signaturePolicy(verify, !keys.isEmpty());

@@ -2,6 +2,7 @@ package dev.edgelm.cli.hub;
 
 import dev.edgelm.cli.Bytes;
 import dev.edgelm.cli.ExitCodes;
+import dev.edgelm.cli.InputFileException;
 import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.PublishOptions;
 import dev.edgelm.hub.PublishResult;
@@ -48,7 +49,7 @@ public final class PublishCommand implements Callable<Integer> {
       try {
         key = SigningKeys.readPrivateKey(signingKey);
       } catch (IOException e) {
-        throw new IllegalArgumentException("--sign " + signingKey + ": " + e.getMessage());
+        throw InputFileException.of("--sign", signingKey, e);
       }
     }
     PrintWriter err = spec.commandLine().getErr();

@@ -59,7 +59,7 @@ public final class CalibrationText {
    * Encodes {@code file} with {@code tokenizer} and cuts it as described above.
    *
    * @param sequenceLength tokens per sequence (callers cap it at the model's context)
-   * @throws UsageException when the file cannot be read or holds fewer tokens than one sequence
+   * @throws CheckpointException when the file cannot be read; {@link UsageException} when it holds fewer tokens than one sequence
    */
   public static CalibrationText load(Path file, Tokenizer tokenizer, int sequences, int sequenceLength) {
     String text;
@@ -68,7 +68,8 @@ public final class CalibrationText {
       text = Files.readString(file, StandardCharsets.UTF_8);
       digest = Digests.sha256(file);
     } catch (IOException e) {
-      throw new UsageException("cannot read the calibration text " + file + ": " + e.getMessage(), e);
+      throw new CheckpointException("cannot read the calibration text " + file + ": "
+          + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()) + "; check --calib", e);
     }
     int[] tokens = tokenizer.encode(text);
     boolean bos = tokenizer.addsBos() && tokenizer.bosId().isPresent();
