@@ -157,7 +157,7 @@ class CliErrorsTest {
 
   @Test
   void eval_missingText() {
-    run("eval", "--model", pkg.toString(), "--text", tmp.resolve("none.txt").toString()).assertOneLineError(ExitCodes.USAGE, "none.txt");
+    run("eval", "--model", pkg.toString(), "--text", tmp.resolve("none.txt").toString()).assertOneLineError(ExitCodes.BAD_INPUT, "none.txt");
   }
 
   @Test
