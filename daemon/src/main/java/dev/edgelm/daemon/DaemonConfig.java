@@ -27,8 +27,7 @@ import java.util.Set;
  * variables, then flags; the first invalid value throws a {@link ConfigException} naming its key and
  * where it came from. {@link #describe()} documents every key.
  *
- * @param allowNewModels whether Models.Load and Models.Pull may add models the configuration does
- *     not name
+ * @param api what callers may add beyond the configuration (see {@link Api})
  * @param models the configured models, in configuration order
  */
 public record DaemonConfig(
@@ -42,10 +41,8 @@ public record DaemonConfig(
     Host host,
     Select select,
     Telemetry telemetry,
-    boolean allowNewModels,
+    Api api,
     List<Model> models) {
-
-  public static final boolean DEFAULT_ALLOW_NEW_MODELS = true;
 
   public DaemonConfig {
     Objects.requireNonNull(server, "server");
@@ -58,7 +55,22 @@ public record DaemonConfig(
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(select, "select");
     Objects.requireNonNull(telemetry, "telemetry");
+    Objects.requireNonNull(api, "api");
     models = List.copyOf(models);
+  }
+
+  /**
+   * What Models.Load and Models.Pull may add beyond the configured models.
+   *
+   * @param allowNewModels whether they may add models the configuration does not name at all
+   * @param loadRoots directories packages (and oci: layouts) may be read from; empty means anywhere
+   * @param pullRegistries registries (HOST[:PORT]) new hub references may name; empty means any
+   */
+  public record Api(boolean allowNewModels, List<Path> loadRoots, List<String> pullRegistries) {
+    public Api {
+      loadRoots = List.copyOf(loadRoots);
+      pullRegistries = List.copyOf(pullRegistries);
+    }
   }
 
   /**
@@ -67,8 +79,14 @@ public record DaemonConfig(
    * @param portFile where to write the bound ports once listening, or null
    * @param httpPort -1 when the HTTP port is off
    */
-  public record Server(String host, int grpcPort, int httpPort, Path portFile, int eventLoops, Duration drainTimeout, long maxRequestBytes) {
+  public record Server(String host, String httpHost, int grpcPort, int httpPort, Path portFile, int eventLoops, Duration drainTimeout,
+      long maxRequestBytes, boolean insecureBind) {
     public static final String DEFAULT_HOST = "127.0.0.1";
+
+    /** Whether the gRPC port is reachable only from this host. */
+    public boolean loopback() {
+      return isLoopback(host);
+    }
     public static final int DEFAULT_GRPC_PORT = 50051;
     public static final int DEFAULT_HTTP_PORT = 9464;
     public static final int DEFAULT_EVENT_LOOPS = 1;
@@ -264,13 +282,15 @@ public record DaemonConfig(
   private static DaemonConfig fromValues(ConfigValues v, Map<String, String> env) {
     int cpus = java.lang.Runtime.getRuntime().availableProcessors();
     Server server = new Server(
-        host(v),
+        host(v, "server.host"),
+        host(v, "server.http_host"),
         v.integer("server.grpc_port", 0, 65535),
         v.integer("server.http_port", -1, 65535),
         v.path("server.port_file"),
         v.integer("server.event_loops", 1, 64),
         positive(v, "server.drain_timeout", true),
-        sizeInRange(v, "server.max_request_bytes", 1024, Integer.MAX_VALUE));
+        sizeInRange(v, "server.max_request_bytes", 1024, Integer.MAX_VALUE),
+        v.bool("server.insecure_bind"));
     if (server.httpPort() > 0 && server.httpPort() == server.grpcPort()) {
       throw v.invalid("server.http_port", "must differ from server.grpc_port");
     }
@@ -299,13 +319,77 @@ public record DaemonConfig(
     }
     Telemetry telemetry = telemetry(v);
     List<Model> models = models(v, limits);
-    return new DaemonConfig(server, tls, auth, limits, runtime, cache, hub, host, select, telemetry, v.bool("api.allow_new_models"), models);
+    return new DaemonConfig(server, tls, auth, limits, runtime, cache, hub, host, select, telemetry, api(v, server, models), models);
   }
 
-  private static String host(ConfigValues v) {
-    String host = v.string("server.host");
+  /**
+   * Refuses to serve other hosts unauthenticated, as Redis's protected mode does: a server.host beyond loopback needs
+   * API keys or mutual TLS, unless server.insecure_bind says the network itself is trusted. Checked when serving
+   * starts (not at load, so --print-capabilities runs in any container).
+   *
+   * @throws ConfigException naming server.host and the ways out
+   */
+  public void requireSafeBind() {
+    if (!server.loopback() && !auth.enabled() && !tls.mutual() && !server.insecureBind()) {
+      throw new ConfigException("server.host", "binds " + server.host() + ", which other hosts can reach, with neither auth.api_keys "
+          + "nor mutual TLS (tls.client_ca_file): anyone could generate, load models and pull; set API keys, or start with "
+          + "--insecure-bind (server.insecure_bind=true) if the network itself is trusted");
+    }
+  }
+
+  /** The api.* keys; off loopback, their defaults add nothing the configuration does not name. */
+  private static Api api(ConfigValues v, Server server, List<Model> models) {
+    boolean allow = v.isSet("api.allow_new_models") ? v.bool("api.allow_new_models") : server.loopback();
+    List<Path> roots = new ArrayList<>();
+    for (String r : v.list("api.load_roots")) {
+      Path p = Path.of(r);
+      if (!Files.isDirectory(p)) {
+        throw v.invalid("api.load_roots", "names " + r + ", which is not a directory");
+      }
+      try {
+        roots.add(p.toRealPath());
+      } catch (java.io.IOException e) {
+        throw v.invalid("api.load_roots", "cannot resolve " + r + ": " + e.getMessage());
+      }
+    }
+    List<String> registries = new ArrayList<>(v.list("api.pull_registries"));
+    if (registries.isEmpty() && !server.loopback()) {
+      for (Model m : models) {
+        if (m.reference() != null) {
+          registries.add(registryOf(m.reference()));
+        }
+      }
+      if (registries.isEmpty()) {
+        registries.add(""); // nothing is a registry called "": no new reference may be pulled
+      }
+    }
+    return new Api(allow, roots, registries);
+  }
+
+  /** The registry a hub reference names, HOST[:PORT]; for an OCI layout, "oci:" and its directory. */
+  public static String registryOf(String reference) {
+    dev.edgelm.hub.Reference r = dev.edgelm.hub.Reference.parse(reference);
+    return r instanceof dev.edgelm.hub.Reference.Registry reg ? reg.authority()
+        : "oci:" + ((dev.edgelm.hub.Reference.Layout) r).path().toAbsolutePath().normalize();
+  }
+
+  /** Whether {@code host} (an address or a name) is this host's loopback interface. */
+  public static boolean isLoopback(String host) {
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    if (h.equals("localhost")) {
+      return true;
+    }
+    try {
+      return java.net.InetAddress.getByName(h).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static String host(ConfigValues v, String key) {
+    String host = v.string(key);
     if (host.isEmpty() || host.contains(" ") || host.contains("/")) {
-      throw v.invalid("server.host", "must be an IP address or host name");
+      throw v.invalid(key, "must be an IP address or host name");
     }
     return host;
   }

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
  * commands take exactly the same flags), and {@link #run} which serves until SIGTERM or SIGINT.
  *
  * <p>Flags are the last configuration layer: {@code --set KEY=VALUE} sets any key, and the
- * shortcuts {@code --port}, {@code --http-port}, {@code --host} and {@code --model [NAME=]DIR} set
+ * shortcuts {@code --port}, {@code --http-port}, {@code --host}, {@code --insecure-bind} and {@code --model [NAME=]DIR} set
  * the obvious ones. Not thread-safe (picocli fills it once).
  */
 public final class ServeOptions {
@@ -35,6 +35,10 @@ public final class ServeOptions {
 
   @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (server.host; default 127.0.0.1).")
   String host;
+
+  @Option(names = "--insecure-bind", description = "Serve a --host other hosts can reach without API keys or mutual TLS "
+      + "(server.insecure_bind); refused otherwise.")
+  boolean insecureBind;
 
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Set any configuration key (repeatable), e.g. --set generation.max_concurrent=8.")
   List<String> sets = new ArrayList<>();
@@ -67,6 +71,9 @@ public final class ServeOptions {
     }
     if (host != null) {
       out.put("server.host", host);
+    }
+    if (insecureBind) {
+      out.put("server.insecure_bind", "true");
     }
     for (String m : models) {
       int eq = m.indexOf('=');

@@ -151,6 +151,35 @@ class DaemonConfigTest {
   }
 
   @Test
+  void offLoopback_withoutKeysOrMutualTls_refusesToServe_unlessInsecureBind() {
+    ConfigException e = assertThrows(ConfigException.class, () -> flags(Map.of("server.host", "0.0.0.0")).requireSafeBind());
+    assertEquals("server.host", e.key());
+    assertTrue(e.getMessage().contains("auth.api_keys") && e.getMessage().contains("--insecure-bind"), e.getMessage());
+    flags(Map.of("server.host", "0.0.0.0", "auth.api_keys", "a-long-enough-key")).requireSafeBind();
+    flags(Map.of("server.host", "0.0.0.0", "server.insecure_bind", "true")).requireSafeBind();
+    flags(Map.of("server.host", "127.0.0.1")).requireSafeBind();
+    flags(Map.of("server.host", "localhost")).requireSafeBind();
+    flags(Map.of("server.host", "::1")).requireSafeBind();
+  }
+
+  @Test
+  void offLoopback_defaultsAddNothingTheConfigurationDoesNotName() {
+    DaemonConfig local = flags(Map.of());
+    assertTrue(local.api().allowNewModels());
+    assertEquals(List.of(), local.api().pullRegistries(), "any registry on loopback");
+    assertEquals("127.0.0.1", local.server().httpHost());
+
+    DaemonConfig fleet = flags(Map.of("server.host", "0.0.0.0", "auth.api_keys", "a-long-enough-key",
+        "models.m.ref", "hub.example:5000/models/m:stable"));
+    assertFalse(fleet.api().allowNewModels());
+    assertEquals(List.of("hub.example:5000"), fleet.api().pullRegistries());
+    assertEquals("127.0.0.1", fleet.server().httpHost(), "metrics stay on loopback unless server.http_host says otherwise");
+    assertTrue(flags(Map.of("server.host", "0.0.0.0", "auth.api_keys", "a-long-enough-key", "api.allow_new_models", "true"))
+        .api().allowNewModels());
+    assertEquals("api.load_roots", invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("api.load_roots", tmp.resolve("nope").toString()))).key());
+  }
+
+  @Test
   void hubVerify_defaultsToRequireOnceAKeyIsTrusted() throws Exception {
     Path key = Files.writeString(tmp.resolve("release.pub"), "x");
     assertEquals(dev.edgelm.hub.SignaturePolicy.WARN, flags(Map.of()).hub().verify());

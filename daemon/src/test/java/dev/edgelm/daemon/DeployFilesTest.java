@@ -46,6 +46,7 @@ class DeployFilesTest {
     flags.put("hub.verify", "warn");
     flags.put("hub.trusted_keys", "");
     flags.put("auth.api_keys_file", "");
+    flags.put("auth.api_keys", "deploy-files-test-key"); // stands for the key file the deployment mounts
     return DaemonConfig.load(new DaemonConfig.ConfigSources(file, Map.of(), flags));
   }
 
@@ -76,6 +77,8 @@ class DeployFilesTest {
       if (doc.path("kind").asText().equals("ConfigMap")) {
         DaemonConfig c = load(doc.path("data").path("edgelmd.yaml").asText());
         assertEquals("0.0.0.0", c.server().host(), "pods serve beyond loopback");
+        assertEquals("0.0.0.0", c.server().httpHost(), "the kubelet probes /healthz and /readyz on the pod's address");
+        assertFalse(c.api().allowNewModels(), "a fleet serves what its configuration names");
         assertFalse(c.models().isEmpty());
         configMaps++;
       }

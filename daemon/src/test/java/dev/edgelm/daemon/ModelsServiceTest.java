@@ -122,6 +122,28 @@ class ModelsServiceTest {
         .status().status());
   }
 
+  @Test
+  void loadAndPull_stayInsideTheConfiguredRootsAndRegistries() throws java.io.IOException {
+    Path root = java.nio.file.Files.createDirectories(tmp.resolve("root"));
+    start(Map.of("api.load_roots", root.toString(), "api.pull_registries", "hub.example:5000"));
+    Path inside = FakeModelLoader.writePackage(root.resolve("in"), "extra", 4096);
+    Path outside = FakeModelLoader.writePackage(tmp.resolve("out"), "out", 4096);
+    java.nio.file.Files.createSymbolicLink(root.resolve("link"), outside);
+    assertEquals(ModelState.MODEL_STATE_LOADED, d.call(LOAD, LoadModelRequest.newBuilder().setName("in")
+        .setSource(ModelSource.newBuilder().setPath(inside.toString())).build()).single().getState());
+    for (String path : List.of(outside.toString(), root.resolve("link").toString(), root.resolve("../out").toString(), "/etc")) {
+      TestDaemon.Reply<ModelInfo> r = d.call(LOAD, LoadModelRequest.newBuilder().setName("x")
+          .setSource(ModelSource.newBuilder().setPath(path)).build());
+      assertEquals(GrpcStatus.PERMISSION_DENIED, r.status().status(), path);
+      assertTrue(r.status().message().contains("api.load_roots"), r.status().message());
+    }
+    TestDaemon.Reply<PullProgress> elsewhere = d.call(PULL, PullRequest.newBuilder().setReference("127.0.0.1:1/internal/x:1").build());
+    assertEquals(GrpcStatus.PERMISSION_DENIED, elsewhere.status().status());
+    assertTrue(elsewhere.status().message().contains("api.pull_registries"), elsewhere.status().message());
+    assertEquals(GrpcStatus.PERMISSION_DENIED, d.call(PULL, PullRequest.newBuilder().setReference("oci:" + tmp.resolve("layout") + ":1").build())
+        .status().status(), "an OCI layout is a path: outside the roots");
+  }
+
   private Reference publish() {
     Path pkg = FakeModelLoader.writePackage(tmp.resolve("pkg"), "pulled", 64 * 1024);
     Reference ref = Reference.parse("oci:" + tmp.resolve("layout") + ":1");

@@ -41,10 +41,14 @@ public final class ConfigKeys {
 
   static {
     key("server.host", DaemonConfig.Server.DEFAULT_HOST,
-        "Address the gRPC and HTTP ports bind to. Loopback by default; set 0.0.0.0 (with TLS and API keys) to serve other hosts.");
+        "Address the gRPC port binds to. Loopback by default; set 0.0.0.0 (with TLS and API keys) to serve other hosts.");
     key("server.grpc_port", DaemonConfig.Server.DEFAULT_GRPC_PORT, "gRPC port (0 picks a free port; see server.port_file).");
     key("server.http_port", DaemonConfig.Server.DEFAULT_HTTP_PORT,
         "HTTP port for /metrics (Prometheus), /healthz and /readyz (0 picks a free port, -1 turns it off). Not authenticated: keep it on loopback or firewall it.");
+    key("server.http_host", DaemonConfig.Server.DEFAULT_HOST,
+        "Address of the HTTP port (metrics, health): loopback unless set, whatever server.host is.");
+    key("server.insecure_bind", "false", "Start on a server.host other hosts can reach without auth.api_keys or mutual TLS "
+        + "(logged as a warning); without it such a start is refused (flag --insecure-bind).");
     key("server.port_file", "", "File to write the bound ports to once listening, as lines grpc_port=N and http_port=N (for ports picked with 0).");
     key("server.event_loops", DaemonConfig.Server.DEFAULT_EVENT_LOOPS, "Vert.x event-loop threads (network I/O only; decoding runs on generation.workers).");
     key("server.drain_timeout", DaemonConfig.Server.DEFAULT_DRAIN_TIMEOUT,
@@ -71,8 +75,13 @@ public final class ConfigKeys {
     key("cache.memory_budget", DaemonConfig.Cache.DEFAULT_MEMORY_BUDGET,
         "Memory for loaded models (weights + KV budget), in bytes (512MiB, 4GiB) or percent of physical memory (50%). Idle models are evicted past it.");
     key("cache.keep_alive", DaemonConfig.Cache.DEFAULT_KEEP_ALIVE, "Unpinned models unused this long are unloaded (0 = never).");
-    key("api.allow_new_models", DaemonConfig.DEFAULT_ALLOW_NEW_MODELS,
-        "Whether Models.Load and Models.Pull may add models the configuration does not name (any local path or hub reference).");
+    key("api.allow_new_models", "",
+        "Whether Models.Load and Models.Pull may add models the configuration does not name (default: true on a loopback "
+            + "server.host, false otherwise).");
+    key("api.load_roots", "", "Comma-separated directories Models.Load may read packages from, and Models.Pull oci: layouts "
+        + "(default: anywhere on a loopback server.host, nowhere otherwise).");
+    key("api.pull_registries", "", "Comma-separated registries (HOST[:PORT]) Models.Pull may pull new references from "
+        + "(default: any on a loopback server.host, otherwise only the registries of the configured models).");
     key("hub.store", "", "Local store for pulled models (default: $XDG_DATA_HOME/edgelm/store, else ~/.local/share/edgelm/store).");
     key("hub.offline", "false", "Never contact a hub; serve only what the store holds.");
     key("hub.verify", "", "Release signature policy: require, warn or off (default: require when hub.trusted_keys is set, else warn).");

@@ -121,6 +121,7 @@ public final class DaemonServer implements Daemon {
 
   /** Starts a daemon: binds its ports (blocking), then loads the preloaded models in the background. */
   public static Daemon start(DaemonConfig config, DaemonRuntime runtime) {
+    config.requireSafeBind();
     if (config.models().stream().anyMatch(DaemonConfig.Model::fromHub)) {
       HubModels.trustedKeys(config.hub()); // fail now on an unreadable key file
     }
@@ -149,14 +150,19 @@ public final class DaemonServer implements Daemon {
     if (config.server().httpPort() >= 0) {
       httpServer = vertx.createHttpServer(new HttpServerOptions())
           .requestHandler(new HttpEndpoints(vertx, telemetry, this::notReadyReason));
-      await(httpServer.listen(config.server().httpPort(), config.server().host()), "server.http_port",
-          "cannot listen for HTTP on " + config.server().host() + ":" + config.server().httpPort());
+      await(httpServer.listen(config.server().httpPort(), config.server().httpHost()), "server.http_port",
+          "cannot listen for HTTP on " + config.server().httpHost() + ":" + config.server().httpPort());
     }
     writePortFile();
+    if (!config.server().loopback() && !config.auth().enabled() && !config.tls().mutual()) {
+      LOG.warning(() -> "INSECURE: gRPC on " + config.server().host() + " is open to every host that can reach it, with no API keys "
+          + "and no mutual TLS (started with --insecure-bind): anyone there can generate"
+          + (config.api().allowNewModels() ? ", load models from this host's files and make it pull from hubs" : ""));
+    }
     LOG.info(() -> "edgelmd listening: gRPC " + config.server().host() + ":" + grpcPort()
         + (config.tls().enabled() ? (config.tls().mutual() ? " (mutual TLS)" : " (TLS)") : " (plaintext)")
         + (config.auth().enabled() ? ", API keys required" : "")
-        + (httpServer != null ? ", HTTP " + config.server().host() + ":" + httpPort() + " (/metrics /healthz /readyz)" : "")
+        + (httpServer != null ? ", HTTP " + config.server().httpHost() + ":" + httpPort() + " (/metrics /healthz /readyz)" : "")
         + "; models: " + String.join(", ", config.models().stream().map(DaemonConfig.Model::name).toList()));
   }
 

@@ -28,6 +28,7 @@ import io.vertx.grpc.common.ServiceName;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.Service;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -123,25 +124,73 @@ final class ModelsService {
         if (source.getPath().isBlank()) {
           throw new BadRequestException("source.path is empty");
         }
-        yield new DaemonConfig.Model(name, Path.of(source.getPath()).toAbsolutePath().normalize(), null, null, false,
+        Path path = Path.of(source.getPath()).toAbsolutePath().normalize();
+        yield new DaemonConfig.Model(name, path, null, null, false,
             config.generation().maxConcurrent(), config.generation().maxQueued(), false);
       }
       case HUB -> {
         String ref = Reference.parse(source.getHub().getReference()).toString();
+        checkMayPullFrom(ref);
         String variant = source.getHub().getVariant().isBlank() ? null : source.getHub().getVariant().strip(); // blank: select for this host
         yield new DaemonConfig.Model(name, null, ref, variant, false, config.generation().maxConcurrent(), config.generation().maxQueued(), false);
       }
       case SOURCE_NOT_SET -> throw new BadRequestException("source needs a path or a hub reference");
     };
     boolean known = registry.all().stream().anyMatch(m -> m.name.equals(name));
-    if (!known && !config.allowNewModels()) {
+    if (!known && !config.api().allowNewModels()) {
       throw new NotAllowedException("adding models is turned off (api.allow_new_models = false); serve '" + name + "' from the configuration");
+    }
+    if (spec.path() != null) {
+      checkMayRead(spec.path(), "source.path");
     }
     return registry.add(spec, false);
   }
 
+  /** Refuses a path outside api.load_roots, and off loopback any path when no roots are set (the file system is no oracle). */
+  private void checkMayRead(Path path, String field) {
+    List<Path> roots = config.api().loadRoots();
+    if (roots.isEmpty()) {
+      if (!config.server().loopback()) {
+        throw new NotAllowedException(field + " names a local path, which a daemon serving other hosts reads only inside "
+            + "api.load_roots; set api.load_roots");
+      }
+      return;
+    }
+    Path real;
+    try {
+      real = path.toRealPath();
+    } catch (java.io.IOException e) {
+      real = path.toAbsolutePath().normalize(); // does not exist: refused below, or reported missing by the load
+    }
+    for (Path root : roots) {
+      if (real.startsWith(root)) {
+        return;
+      }
+    }
+    throw new NotAllowedException(field + " is outside api.load_roots (" + roots.stream().map(Path::toString).collect(
+        java.util.stream.Collectors.joining(", ")) + ")");
+  }
+
+  /** Refuses a reference whose registry api.pull_registries does not list (an oci: layout is a path: see checkMayRead). */
+  void checkMayPullFrom(String reference) {
+    String registry = DaemonConfig.registryOf(reference);
+    if (registry.startsWith("oci:")) {
+      checkMayRead(Path.of(registry.substring(4)), "the OCI layout of " + reference);
+      return;
+    }
+    List<String> allowed = config.api().pullRegistries();
+    if (!allowed.isEmpty() && !allowed.contains(registry) && configuredReferences().noneMatch(reference::equals)) {
+      throw new NotAllowedException("registry " + registry + " is not in api.pull_registries"
+          + (allowed.equals(List.of("")) ? " (empty: a daemon serving other hosts pulls only what its configuration names)" : " " + allowed));
+    }
+  }
+
+  private java.util.stream.Stream<String> configuredReferences() {
+    return config.models().stream().map(DaemonConfig.Model::reference).filter(java.util.Objects::nonNull);
+  }
+
   void checkMayPull() {
-    if (!config.allowNewModels()) {
+    if (!config.api().allowNewModels()) {
       throw new NotAllowedException("pulling models is turned off (api.allow_new_models = false)");
     }
     if (drain.draining()) {

@@ -65,6 +65,7 @@ final class PullCall implements ProgressListener {
         throw new BadRequestException("load needs a name to register the model under");
       }
       reference = Reference.parse(r.getReference()).toString();
+      models.checkMayPullFrom(reference);
       if (!r.getName().isBlank()) {
         target = models.register(r.getName(), ModelSource.newBuilder()
             .setHub(HubSource.newBuilder().setReference(reference).setVariant(r.getVariant())).build());
