@@ -42,22 +42,11 @@ final class DaemonProcess implements AutoCloseable {
 
   /** Starts {@code edgelmd --config config --set server.port_file=...} and waits until its ports are bound. */
   static DaemonProcess start(Path config, Path workDir) throws IOException {
-    Path root = SharedAssets.repositoryRoot();
-    Path jar = root.resolve("daemon/target/edgelm-daemon.jar");
-    Path lib = root.resolve("daemon/target/lib");
-    if (!Files.isRegularFile(jar) || !Files.isDirectory(lib)) {
-      fail("run the ITs through Maven (mvn -pl integration-tests -am verify): " + jar + " and " + lib + " are built at package");
-    }
     Files.createDirectories(workDir);
     Path ports = workDir.resolve("ports");
     Files.deleteIfExists(ports);
     Path log = workDir.resolve("edgelmd.log");
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-        "-cp", jar + java.io.File.pathSeparator + lib + "/*", "dev.edgelm.daemon.Edgelmd",
-        "--config", config.toString(), "--set", "server.port_file=" + ports));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
-    Process p = pb.start();
+    Process p = launch(log, "--config", config.toString(), "--set", "server.port_file=" + ports);
     Await.until("edgelmd writes its port file (log " + log + ")", () -> {
       if (!p.isAlive()) {
         fail("edgelmd exited with " + p.exitValue() + ":\n" + read(log));
@@ -69,6 +58,36 @@ final class DaemonProcess implements AutoCloseable {
       props.load(in);
     }
     return new DaemonProcess(p, log, Integer.parseInt(props.getProperty("grpc_port")), Integer.parseInt(props.getProperty("http_port")));
+  }
+
+  /** What an {@code edgelmd ARGS} run that is expected to exit by itself printed, and its status. */
+  record Exit(int status, String log) {}
+
+  /** Runs {@code edgelmd args} to its exit (for starts that must be refused). */
+  static Exit runToExit(Path workDir, String... args) throws IOException, InterruptedException {
+    Files.createDirectories(workDir);
+    Path log = workDir.resolve("edgelmd-exit.log");
+    Process p = launch(log, args);
+    if (!p.waitFor(Await.PATIENCE.toSeconds(), TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      fail("edgelmd " + String.join(" ", args) + " did not exit; log:\n" + read(log));
+    }
+    return new Exit(p.exitValue(), read(log));
+  }
+
+  private static Process launch(Path log, String... args) throws IOException {
+    Path root = SharedAssets.repositoryRoot();
+    Path jar = root.resolve("daemon/target/edgelm-daemon.jar");
+    Path lib = root.resolve("daemon/target/lib");
+    if (!Files.isRegularFile(jar) || !Files.isDirectory(lib)) {
+      fail("run the ITs through Maven (mvn -pl integration-tests -am verify): " + jar + " and " + lib + " are built at package");
+    }
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        "-cp", jar + java.io.File.pathSeparator + lib + "/*", "dev.edgelm.daemon.Edgelmd"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("ORT_DISABLE_TELEMETRY", "1");
+    return pb.start();
   }
 
   int grpcPort() {
