@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -205,6 +206,50 @@ class SelectionBootTest {
     assertEquals(Set.of(), fetched, "no weight blob was downloaded");
     assertFalse(d.daemon.ready());
     assertTrue(d.get("/readyz").body().contains("no variant of"), d.get("/readyz").body());
+  }
+
+  private double failedLoads() {
+    return TestDaemon.metricValue(d.metrics(), "edgelm_model_load_duration_seconds_count", "\"failed\"");
+  }
+
+  @Test
+  void releaseRefusedBySignaturePolicy_isFailedPrecondition_andNotPulledAgainPerRequest() throws IOException {
+    Reference r = publish("v1", 1); // unsigned
+    Path key = tmp.resolve("release.pub");
+    dev.edgelm.hub.SigningKeys.writePublicKey(dev.edgelm.hub.SigningKeys.generate().getPublic(), key);
+    start(Hosts.x86(Hosts.AVX2).build(), Map.of("models.tiny.ref", r.toString(), "hub.trusted_keys", key.toString()));
+    Awaits.until("the load fails", () -> describe("tiny").getState() == ModelState.MODEL_STATE_FAILED);
+    for (int i = 0; i < 3; i++) {
+      TestDaemon.Status s = d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+      assertEquals(GrpcStatus.FAILED_PRECONDITION, s.status(), s.toString());
+      assertTrue(s.message().contains("unsigned"), s.message());
+    }
+    assertEquals(1, failedLoads(), "a permanent failure is answered, not retried (and downloaded again) per request");
+    assertEquals(1, scheduler.pending(), "the tag is still followed: a signed release under it loads");
+  }
+
+  @Test
+  void unreachableHub_isUnavailable_retriedOnlyAfterABackoff() {
+    AtomicLong now = new AtomicLong(1);
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("hub.store", tmp.resolve("store").toString());
+    flags.put("host.cache_dir", tmp.resolve("cache").toString());
+    flags.put("models.tiny.ref", "127.0.0.1:1/models/tiny:stable"); // nothing listens on port 1
+    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withHostProbe(HostProbe.fixed(Hosts.x86(Hosts.AVX2).build()))
+        .withScheduler(scheduler).withTicker(now::get), flags);
+    Awaits.until("the first attempt fails", () -> failedLoads() == 1);
+    TestDaemon.Status s = d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+    assertEquals(GrpcStatus.UNAVAILABLE, s.status(), s.toString());
+    assertTrue(s.message().contains("next attempt in"), s.message());
+    d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+    assertEquals(1, failedLoads(), "within the backoff no request starts another attempt");
+    now.addAndGet(Duration.ofSeconds(2).toNanos());
+    d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+    Awaits.until("after the backoff a request retries", () -> failedLoads() == 2);
+    d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+    now.addAndGet(Duration.ofSeconds(2).toNanos());
+    d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").setMaxTokens(3).build()).await();
+    assertEquals(2, failedLoads(), "the backoff doubles: 2 s after the second failure is too soon");
   }
 
   @Test

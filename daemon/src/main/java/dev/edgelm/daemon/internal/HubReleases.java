@@ -100,6 +100,15 @@ final class HubReleases implements AutoCloseable {
    * @throws NoSuitableVariantException when no variant suits the host (nothing was downloaded)
    */
   Path pullSelected(ServedModel sm) {
+    try {
+      return pullSelectedOnce(sm);
+    } catch (RuntimeException e) {
+      schedulePoll(sm); // follow the tag even when this release failed: a fixed one replaces it
+      throw e;
+    }
+  }
+
+  private Path pullSelectedOnce(ServedModel sm) {
     Release release = hub.resolve(sm.reference);
     Selection selection = select(release, sm.policy);
     sm.selection = selection;

@@ -25,6 +25,13 @@ import dev.edgelm.hub.InstalledVariant;
 import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelState;
 import dev.edgelm.proto.v1.VariantDescriptor;
+import dev.edgelm.hub.AuthException;
+import dev.edgelm.hub.BadReferenceException;
+import dev.edgelm.hub.IntegrityException;
+import dev.edgelm.hub.InvalidReleaseException;
+import dev.edgelm.hub.NotFoundException;
+import dev.edgelm.hub.RequestRejectedException;
+import dev.edgelm.hub.SignatureRejectedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,6 +91,7 @@ final class ModelRegistry implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class.getName());
   /** How long a stop waits for a model load in progress (session creation cannot be interrupted). */
   static final Duration LOAD_GRACE = Duration.ofSeconds(60);
+  static final Duration MAX_RETRY_BACKOFF = Duration.ofMinutes(5);
   /** Caffeine logs every failed asynchronous load at WARNING; we log them ourselves, with the model's name. */
   private static final Logger CAFFEINE_LOG = Logger.getLogger("com.github.benmanes.caffeine.cache");
 
@@ -260,17 +268,41 @@ final class ModelRegistry implements AutoCloseable {
     }
     telemetry.cacheMiss(sm.name);
     Throwable last = sm.lastFailure;
-    if (last instanceof NoSuitableVariantException none) {
-      // Selecting again per request would hit the hub per request; the tag poll notices a new
-      // release, and Models.Load selects again on demand.
-      throw none;
+    if (last != null && sm.fromHub() && permanentHubFailure(last)) {
+      // Trying again per request would select and download per request, and fail the same way; the
+      // tag poll notices a new release, and Models.Load tries again on demand.
+      throw (RuntimeException) last;
+    }
+    if (last != null && !permanentHubFailure(last) && !(last instanceof ModelTooLargeException || last instanceof ModelPackageException)) {
+      long wait = retryBackoff(sm.consecutiveFailures).toNanos() - (ticker.read() - sm.lastFailureNanos);
+      if (wait > 0) {
+        throw new NotReadyException("model '" + sm.name + "' failed to load (" + last.getMessage() + "); next attempt in "
+            + Math.max(1, Math.round(wait / 1e9)) + " s");
+      }
     }
     load(sm);
-    if (last instanceof ModelTooLargeException || last instanceof ModelPackageException || last instanceof NoSuitableVariantException) {
+    if (last instanceof ModelTooLargeException || last instanceof ModelPackageException) {
       throw (RuntimeException) last;
     }
     throw new NotReadyException("model '" + sm.name + "' is loading" + (last != null ? " (the last attempt failed: " + last.getMessage() + ")" : "")
         + "; retry shortly");
+  }
+
+  /**
+   * A hub failure that the same release will give again, whatever the retry: no variant suits the host, the
+   * signature is refused, the bytes do not match their digest, the release or reference is invalid or gone, the
+   * daemon's credentials are refused. (Unreachable hubs, full disks and store errors are transient.)
+   */
+  static boolean permanentHubFailure(Throwable t) {
+    return t instanceof NoSuitableVariantException || t instanceof SignatureRejectedException || t instanceof IntegrityException
+        || t instanceof InvalidReleaseException || t instanceof NotFoundException || t instanceof BadReferenceException
+        || t instanceof AuthException || t instanceof RequestRejectedException;
+  }
+
+  /** How long after the n-th failure in a row a request may start another load: 1 s, doubling, at most 5 min. */
+  static Duration retryBackoff(int failures) {
+    Duration d = Duration.ofSeconds(1L << Math.min(Math.max(failures, 1) - 1, 16));
+    return d.compareTo(MAX_RETRY_BACKOFF) > 0 ? MAX_RETRY_BACKOFF : d;
   }
 
   /** Touches the model so that keep-alive counts from now (a stream just finished with it). */
@@ -467,6 +499,7 @@ final class ModelRegistry implements AutoCloseable {
     if (e == null) {
       sm.state = ModelState.MODEL_STATE_LOADED;
       sm.lastFailure = null;
+      sm.consecutiveFailures = 0;
       sm.everLoaded = true;
       telemetry.modelLoaded(sm.name, took, true);
       LOG.info(() -> "loaded model " + sm.name + " in " + Math.round(took.toMillis()) + " ms (" + Sizes.bytes(m.weightBytes) + " with KV budget)");
@@ -474,6 +507,8 @@ final class ModelRegistry implements AutoCloseable {
       Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
       sm.state = ModelState.MODEL_STATE_FAILED;
       sm.lastFailure = cause;
+      sm.consecutiveFailures++;
+      sm.lastFailureNanos = ticker.read();
       telemetry.modelLoaded(sm.name, took, false);
       LOG.log(Level.WARNING, "loading model " + sm.name + " failed: " + cause.getMessage());
     }

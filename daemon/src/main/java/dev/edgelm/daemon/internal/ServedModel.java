@@ -37,6 +37,9 @@ final class ServedModel {
   volatile boolean pinned;
   volatile ModelState state = ModelState.MODEL_STATE_NOT_LOADED;
   volatile Throwable lastFailure;
+  /** Failed loads in a row, and when the last one ended (ticker nanoseconds): the retry backoff counts from it. */
+  volatile int consecutiveFailures;
+  volatile long lastFailureNanos;
   volatile VariantDescriptor descriptor;
   /** Set once a hub model has been pulled: what was resolved and where the package is. */
   volatile HubSource pulled;
