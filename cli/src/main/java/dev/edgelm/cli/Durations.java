@@ -26,4 +26,11 @@ final class Durations {
     };
     return Duration.ofMillis(Math.round(millis));
   }
+
+  /** {@code seconds} as M:SS, or H:MM:SS from an hour on. */
+  static String clock(long seconds) {
+    long s = Math.max(0, seconds);
+    return s >= 3600 ? String.format(java.util.Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+        : String.format(java.util.Locale.ROOT, "%d:%02d", s / 60, s % 60);
+  }
 }

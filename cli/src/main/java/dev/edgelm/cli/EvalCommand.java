@@ -80,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
       }
       ExecutorService pool = Executors.newFixedThreadPool(parallel);
       try {
-        result = Scorer.perplexity(m, plan, pool, parallel);
+        result = Scorer.perplexity(m, plan, pool, parallel, ProgressLine.onStderr(spec.commandLine().getErr(), "scored"));
       } finally {
         pool.shutdownNow();
       }

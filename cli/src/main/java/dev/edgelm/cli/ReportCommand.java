@@ -82,7 +82,7 @@ final class ReportCommand implements Callable<Integer> {
         line -> {
           err.println(line);
           err.flush();
-        });
+        }, ProgressLine.onStderr(err, "scored"));
     err.printf("wrote %s, %s and %s (%d variants against %s)%n", out.resolve("report.md"), out.resolve("report.json"),
         out.resolve("report.png"), r.variants().size(), r.base().id());
     err.flush();

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Runs a model over the windows of a {@link ScoringPlan} and hands each scored target's logits row
@@ -63,6 +64,12 @@ public final class Scorer {
    * @throws InvalidRequestException when the plan scores no tokens
    */
   public static PerplexityResult perplexity(LanguageModel model, ScoringPlan plan, Executor executor, int parallelism) {
+    return perplexity(model, plan, executor, parallelism, ScoringProgress.NONE);
+  }
+
+  /** As {@link #perplexity(LanguageModel, ScoringPlan, Executor, int)}, telling {@code progress} after each window. */
+  public static PerplexityResult perplexity(LanguageModel model, ScoringPlan plan, Executor executor, int parallelism,
+      ScoringProgress progress) {
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be >= 1, got " + parallelism);
     }
@@ -73,6 +80,7 @@ public final class Scorer {
     double[] windowNll = new double[windows.size()];
     long[] windowCount = new long[windows.size()];
     AtomicInteger next = new AtomicInteger();
+    AtomicLong scored = new AtomicLong();
     Runnable worker = () -> {
       try (Sequence sequence = model.newSequence()) {
         for (int i = next.getAndIncrement(); i < windows.size(); i = next.getAndIncrement()) {
@@ -80,6 +88,7 @@ public final class Scorer {
             windowNll[window] += negativeLogLikelihood(logits, target);
             windowCount[window]++;
           });
+          progress.scored(scored.addAndGet(windowCount[i]), plan.scoredTokens());
         }
       } catch (RuntimeException e) {
         next.set(windows.size()); // the other workers stop after their current window

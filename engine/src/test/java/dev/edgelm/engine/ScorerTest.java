@@ -61,8 +61,14 @@ class ScorerTest {
     ExecutorService pool = Executors.newFixedThreadPool(3);
     try {
       PerplexityResult sequential = Scorer.perplexity(model, plan);
-      PerplexityResult parallel = Scorer.perplexity(model, plan, pool, 3);
+      java.util.concurrent.ConcurrentLinkedQueue<Long> reported = new java.util.concurrent.ConcurrentLinkedQueue<>();
+      PerplexityResult parallel = Scorer.perplexity(model, plan, pool, 3, (scored, total) -> {
+        assertEquals(plan.scoredTokens(), total);
+        reported.add(scored);
+      });
       assertEquals(sequential, parallel);
+      assertEquals(plan.windows().size(), reported.size(), "one report per window");
+      assertEquals(plan.scoredTokens(), reported.stream().mapToLong(Long::longValue).max().orElse(0), "the last report is the total");
       assertEquals(plan.scoredTokens(), parallel.scoredTokens());
       assertEquals(0, model.openSequences());
     } finally {

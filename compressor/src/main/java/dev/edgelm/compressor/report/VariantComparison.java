@@ -4,6 +4,7 @@ import dev.edgelm.engine.InvalidRequestException;
 import dev.edgelm.engine.LanguageModel;
 import dev.edgelm.engine.Scorer;
 import dev.edgelm.engine.ScoringPlan;
+import dev.edgelm.engine.ScoringProgress;
 import dev.edgelm.engine.ScoringWindow;
 import dev.edgelm.engine.Sequence;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Scores a base model and any number of variants of it on the same {@link ScoringPlan}, row by
@@ -46,6 +48,12 @@ public final class VariantComparison {
    */
   public static Result compare(LanguageModel base, List<? extends LanguageModel> variants, ScoringPlan plan,
       Executor executor, int parallelism) {
+    return compare(base, variants, plan, executor, parallelism, ScoringProgress.NONE);
+  }
+
+  /** As {@link #compare(LanguageModel, List, ScoringPlan, Executor, int)}, telling {@code progress} after each window. */
+  public static Result compare(LanguageModel base, List<? extends LanguageModel> variants, ScoringPlan plan,
+      Executor executor, int parallelism, ScoringProgress progress) {
     if (plan.scoredTokens() == 0) {
       throw new InvalidRequestException("nothing to score: the text has fewer than 2 tokens");
     }
@@ -61,6 +69,7 @@ public final class VariantComparison {
     double[][][] sums = new double[windows.size()][models][3];
     long[] counts = new long[windows.size()];
     AtomicInteger next = new AtomicInteger();
+    AtomicLong scored = new AtomicLong();
     Runnable worker = () -> {
       List<Sequence> seqs = new ArrayList<>();
       try {
@@ -71,6 +80,7 @@ public final class VariantComparison {
         WindowScorer scorer = new WindowScorer(base.vocabSize());
         for (int i = next.getAndIncrement(); i < windows.size(); i = next.getAndIncrement()) {
           counts[i] = scorer.score(seqs, i, windows.get(i), sums[i]);
+          progress.scored(scored.addAndGet(counts[i]), plan.scoredTokens());
         }
       } catch (RuntimeException e) {
         next.set(windows.size());

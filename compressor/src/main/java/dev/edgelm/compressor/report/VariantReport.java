@@ -9,6 +9,7 @@ import dev.edgelm.engine.DecoderModel;
 import dev.edgelm.engine.EngineException;
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.ScoringPlan;
+import dev.edgelm.engine.ScoringProgress;
 import dev.edgelm.engine.SessionSettings;
 import dev.edgelm.engine.tokenizer.Tokenizer;
 import dev.edgelm.proto.v1.PackageFile;
@@ -75,6 +76,11 @@ public final class VariantReport {
    * @throws OutputException when a speed measurement or writing the report fails
    */
   public static Report run(Path baseDir, List<Path> variantDirs, Options options, Consumer<String> progress) {
+    return run(baseDir, variantDirs, options, progress, ScoringProgress.NONE);
+  }
+
+  /** As {@link #run(Path, List, Options, Consumer)}, telling {@code scoring} how the scoring of the text proceeds. */
+  public static Report run(Path baseDir, List<Path> variantDirs, Options options, Consumer<String> progress, ScoringProgress scoring) {
     List<ModelPackage> packages = new ArrayList<>();
     try {
       packages.add(ModelPackage.open(baseDir));
@@ -114,7 +120,7 @@ public final class VariantReport {
         throw new UsageException("the evaluation text " + options.text() + " has no tokens to score");
       }
       progress.accept("scoring " + plan.scoredTokens() + " tokens (" + plan.protocol() + ") with " + packages.size() + " models");
-      result = VariantComparison.compare(models.get(0), models.subList(1, models.size()), plan, pool, options.parallelism());
+      result = VariantComparison.compare(models.get(0), models.subList(1, models.size()), plan, pool, options.parallelism(), scoring);
     } catch (EngineException e) {
       throw new CheckpointException(e.getMessage(), e);
     } finally {
