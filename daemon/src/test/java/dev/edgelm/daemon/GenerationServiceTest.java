@@ -130,6 +130,63 @@ class GenerationServiceTest {
     assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", 3).toBuilder().setPrompt("").addPromptTokenIds(9999).build()).await().status());
   }
 
+  /** A valid request's bytes followed by a prompt field (2) whose bytes are not UTF-8. */
+  static byte[] invalidUtf8Prompt(String model) {
+    byte[] valid = request(model, 3).toBuilder().clearPrompt().build().toByteArray();
+    byte[] bad = {0x12, 0x03, 'a', (byte) 0xC3, 0x28}; // field 2, length 3: "a", then a lead byte without its continuation
+    byte[] out = java.util.Arrays.copyOf(valid, valid.length + bad.length);
+    System.arraycopy(bad, 0, out, valid.length, bad.length);
+    return out;
+  }
+
+  @Test
+  void generate_unparseableRequest_givesInvalidArgument_countsIt_andReleasesTheStream() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    byte[][] malformed = {
+        {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x01},
+        {0x0A, 0x7F, 'x'}, // field 1 says 127 bytes follow; one does
+        invalidUtf8Prompt("tiny"),
+    };
+    for (byte[] bytes : malformed) {
+      TestDaemon.RawCall call = d.rawGenerate();
+      call.write(TestDaemon.frame(bytes), true);
+      TestDaemon.Status st = call.await();
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, st.status(), st.message());
+      assertTrue(st.message().contains("not a valid GenerateRequest"), st.message());
+    }
+    String m = d.metrics();
+    assertEquals(3, TestDaemon.metricValue(m, "edgelm_requests_total", "rpc_grpc_status=\"INVALID_ARGUMENT\""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""));
+    Awaits.until("no stream is in progress", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3)).await().status(), "the daemon serves on");
+  }
+
+  @Test
+  void generate_cancelBeforeOrInsideTheRequestMessage_releasesTheStream() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.RawCall headersOnly = d.rawGenerate();
+    Awaits.until("the daemon holds the call", () -> d.metric("edgelm_stream_in_progress", "") == 1);
+    headersOnly.reset();
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+
+    TestDaemon.RawCall partial = d.rawGenerate();
+    byte[] whole = TestDaemon.frame(request("tiny", 3).toByteArray()).getBytes();
+    partial.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOf(whole, whole.length / 2)), false);
+    Awaits.until("the daemon holds the call", () -> d.metric("edgelm_stream_in_progress", "") == 1);
+    partial.reset();
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(2, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""), "a client cancel is CANCELLED");
+
+    TestDaemon.RawCall halfClosedEarly = d.rawGenerate();
+    halfClosedEarly.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOf(whole, whole.length / 2)), true);
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, halfClosedEarly.await().status(), "the body ended inside a message");
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    d.daemon.drain();
+    d.daemon.terminated().join(); // nothing held: the drain does not wait for its timeout
+  }
+
   @Test
   void generate_requestLargerThanTheLimit_givesResourceExhausted() {
     loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));

@@ -95,6 +95,11 @@ public final class DaemonServer implements Daemon {
       }
 
       @Override
+      public long streamsInProgress() {
+        return streams.size();
+      }
+
+      @Override
       public long pausedStreams() {
         return streams.pausedCount();
       }
@@ -136,7 +141,8 @@ public final class DaemonServer implements Daemon {
   }
 
   private void listen(DaemonRuntime runtime) {
-    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streams, drainState);
+    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streams, drainState,
+        config.server().maxRequestBytes());
     ModelsService models = new ModelsService(registry, config, drainState);
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(config.server().maxRequestBytes()));
     grpc.addService(generate.service());

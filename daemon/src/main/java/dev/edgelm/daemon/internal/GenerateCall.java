@@ -20,9 +20,16 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
+import dev.edgelm.proto.v1.GenerationGrpcService;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.grpc.common.CodecException;
+import io.vertx.grpc.common.GrpcMessage;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
+import io.vertx.grpc.server.StatusException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.zip.GZIPInputStream;
 
 /**
  * One {@code Generate} stream, from its request to its status.
@@ -128,12 +136,71 @@ final class GenerateCall implements Admission.Waiter {
 
   // ---- context: arrival, admission ---------------------------------------------------------
 
-  void start(GenerateRequest message) {
-    if (started) {
+  /** The request message as it came off the wire; decoded here so that one that does not parse gets INVALID_ARGUMENT. */
+  void received(GrpcMessage message) {
+    if (started || finished) {
       return; // a server-streaming call has one request message
     }
     started = true;
-    svc.streams.add(this);
+    GenerateRequest decoded;
+    try {
+      decoded = decode(message);
+    } catch (CodecException | UnsupportedEncodingException e) {
+      String why = reason(e);
+      svc.malformedLog.log("Generate from " + remote() + ": " + why);
+      fail(e instanceof UnsupportedEncodingException ? new StatusException(GrpcStatus.UNIMPLEMENTED, why) : new BadRequestException(why));
+      return;
+    }
+    start(decoded);
+  }
+
+  /** A message encoding other than identity and gzip. */
+  private static final class UnsupportedEncodingException extends Exception {
+    UnsupportedEncodingException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private GenerateRequest decode(GrpcMessage message) throws UnsupportedEncodingException {
+    GrpcMessage m = message;
+    String encoding = message.encoding() == null ? "identity" : message.encoding();
+    switch (encoding) {
+      case "identity" -> { }
+      case "gzip" -> m = GrpcMessage.message("identity", message.format(), gunzip(message.payload()));
+      default -> throw new UnsupportedEncodingException("message encoding '" + encoding + "' is not supported; send identity or gzip");
+    }
+    return GenerationGrpcService.Generate.decoder().decode(m);
+  }
+
+  /** Inflates a gzip message, refusing one that inflates past {@code server.max_request_bytes}. */
+  private Buffer gunzip(Buffer payload) {
+    long limit = svc.maxRequestBytes;
+    try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(payload.getBytes()))) {
+      byte[] out = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+      if (out.length > limit) {
+        throw new CodecException("the request message inflates past server.max_request_bytes");
+      }
+      return Buffer.buffer(out);
+    } catch (IOException e) {
+      throw new CodecException("the gzip request message is corrupt: " + e.getMessage(), e);
+    }
+  }
+
+  private static String reason(Exception e) {
+    Throwable c = e instanceof CodecException && e.getCause() != null ? e.getCause() : e;
+    String detail = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage().strip().replaceAll("\\s*\\R\\s*", " ");
+    return e instanceof UnsupportedEncodingException ? detail : "the request message is not a valid GenerateRequest (" + detail + ")";
+  }
+
+  private String remote() {
+    try {
+      return String.valueOf(request.connection().remoteAddress());
+    } catch (RuntimeException e) {
+      return "?";
+    }
+  }
+
+  void start(GenerateRequest message) {
     try {
       if (svc.draining()) {
         throw new NotReadyException("the daemon is draining (shutting down); retry on another instance");
@@ -163,9 +230,9 @@ final class GenerateCall implements Admission.Waiter {
 
   /** The request message could not be read (too large, or not a GenerateRequest). */
   void invalidMessage(io.vertx.grpc.common.InvalidMessageException e) {
-    if (!started) {
+    if (!started && !finished) {
       started = true;
-      svc.streams.add(this);
+      svc.malformedLog.log("Generate from " + remote() + ": the request message is larger than server.max_request_bytes");
       fail(e instanceof io.vertx.grpc.common.MessageSizeOverflowException
           ? new CapacityExceededException("the request message is larger than server.max_request_bytes")
           : new BadRequestException("the request message is not a valid GenerateRequest"));
@@ -174,10 +241,10 @@ final class GenerateCall implements Admission.Waiter {
 
   /** The client half-closed; a call that never sent its request message is malformed. */
   void requestEnded() {
-    if (!started) {
+    if (!started && !finished) {
       started = true;
-      svc.streams.add(this);
-      fail(new BadRequestException("the call carried no GenerateRequest message"));
+      svc.malformedLog.log("Generate from " + remote() + ": the call carried no complete GenerateRequest message");
+      fail(new BadRequestException("the call carried no complete GenerateRequest message"));
     }
   }
 

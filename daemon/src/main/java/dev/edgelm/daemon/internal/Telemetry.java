@@ -84,6 +84,9 @@ public final class Telemetry implements AutoCloseable {
     /** The most any one stream has had buffered since start. */
     long bufferedMessagesHighWater();
 
+    /** Generate calls the daemon holds, from their arrival (before the request message) to their end; the drain waits for these. */
+    long streamsInProgress();
+
     /** Streams whose decoding is paused because their reader is slow. */
     long pausedStreams();
 
@@ -164,6 +167,9 @@ public final class Telemetry implements AutoCloseable {
     meter.gaugeBuilder("edgelm.stream.buffered_messages.max").ofLongs().setUnit("{message}")
         .setDescription("The most response messages any one stream has had buffered since start (bounded by generation.max_buffered_messages).")
         .buildWithCallback(m -> m.record(gauges.bufferedMessagesHighWater()));
+    meter.gaugeBuilder("edgelm.stream.in_progress").ofLongs().setUnit("{stream}")
+        .setDescription("Generate calls in progress, from arrival (before the request message is read) to their status; the drain waits for these.")
+        .buildWithCallback(m -> m.record(gauges.streamsInProgress()));
     meter.gaugeBuilder("edgelm.stream.paused").ofLongs().setUnit("{stream}")
         .setDescription("Streams whose decoding is paused until their reader catches up.")
         .buildWithCallback(m -> m.record(gauges.pausedStreams()));

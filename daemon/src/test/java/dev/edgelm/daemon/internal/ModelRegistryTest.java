@@ -207,6 +207,11 @@ class ModelRegistryTest {
     }
 
     @Override
+    public long streamsInProgress() {
+      return 0;
+    }
+
+    @Override
     public long pausedStreams() {
       return 0;
     }
