@@ -300,6 +300,88 @@ class GenerationServiceTest {
     assertTrue(d.metric("edgelm_stream_buffered_messages_max", "") <= 4);
   }
 
+  /** {@code n} streams paused for readers that stopped, each with max_buffered_messages = 4 waiting for it. */
+  private List<TestDaemon.Stream> pausedAtTheBound(FakeLanguageModel model, int n) {
+    List<TestDaemon.Stream> streams = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      TestDaemon.Stream s = d.generate(request("tiny", 20_000));
+      Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
+      s.pause();
+      streams.add(s);
+    }
+    Awaits.settled("decoding", model::appendCalls, java.time.Duration.ofMillis(300));
+    assertEquals(n, d.metric("edgelm_stream_paused", ""), "the streams are paused");
+    assertEquals(4 * n, d.metric("edgelm_stream_buffered_messages", ""), "max_buffered_messages wait for each reader");
+    return streams;
+  }
+
+  @Test
+  void generate_pausedStreamCancelledByItsClient_bufferNeverPassesTheBound() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("generation.max_buffered_messages", "4"));
+    TestDaemon.Stream s = pausedAtTheBound(model, 1).get(0);
+    s.cancel();
+    Awaits.until("the stream ends", () -> d.metric("edgelm_stream_in_progress", "") == 0 && d.metric("edgelm_active_streams", "tiny") == 0);
+    String m = d.metrics();
+    assertEquals(4, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages_max", ""), "the cancel's last message is never written: not buffered");
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages", ""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_paused", ""));
+  }
+
+  @Test
+  void drain_pausedStream_endsWithItsLastMessage_withinTheBufferBound() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("generation.max_buffered_messages", "4", "server.drain_timeout", "1ms"));
+    List<TestDaemon.Stream> paused = pausedAtTheBound(model, 2);
+    d.daemon.drain();
+    Awaits.until("the drain cancels the streams", () -> d.metric("edgelm_stream_cancelling", "") == 2);
+    assertEquals(4, d.metric("edgelm_stream_buffered_messages_max", ""), "their last messages wait for room");
+    TestDaemon.Stream reading = paused.get(0);
+    reading.resume();
+    assertEquals(GrpcStatus.OK, reading.await().status());
+    assertEquals(FinishReason.FINISH_REASON_CANCELLED, reading.last().getFinishReason());
+    // The second stream still holds the drain (and the metrics port) open.
+    assertEquals(4, d.metric("edgelm_stream_buffered_messages_max", ""), "the last message was written within the bound");
+    paused.get(1).cancel();
+    d.daemon.terminated().join();
+  }
+
+  @Test
+  void generate_clientResetAtItsDeadline_isCountedAsDeadlineExceeded() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+    Semaphore permits = new Semaphore(0);
+    loader.serve("tiny", () -> gated(FakeModelLoader.saying(1000, 2048), permits));
+    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get),
+        Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString()));
+    Awaits.until("the daemon is ready", d.daemon::ready);
+    io.vertx.core.buffer.Buffer body = TestDaemon.frame(request("tiny", 1000).toByteArray());
+    // grpc-java resets the stream (RST_STREAM CANCEL, as a cancel does) when its deadline passes; that
+    // reset reaches the daemon about when the daemon's own timer would fire, often a little before it.
+    TestDaemon.RawCall atDeadline = d.rawGenerate(Map.of("grpc-timeout", "60S"));
+    atDeadline.write(body, true);
+    Awaits.until("the call runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    now.addAndGet(java.time.Duration.ofSeconds(60).minusMillis(5).toNanos());
+    atDeadline.reset();
+    Awaits.until("the daemon sees the reset", () -> d.metric("edgelm_stream_cancelling", "") == 1);
+    permits.release(10_000); // the step in progress may end
+    Awaits.until("the call ends", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    permits.drainPermits();
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"DEADLINE_EXCEEDED\""));
+    assertEquals(0, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""));
+
+    TestDaemon.RawCall early = d.rawGenerate(Map.of("grpc-timeout", "60S"));
+    early.write(body, true);
+    Awaits.until("the call runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    now.addAndGet(java.time.Duration.ofSeconds(30).toNanos());
+    early.reset();
+    Awaits.until("the daemon sees the reset", () -> d.metric("edgelm_stream_cancelling", "") == 1);
+    permits.release(10_000);
+    Awaits.until("the call ends", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""), "half way to its deadline, a reset is a cancel");
+  }
+
   @Test
   void generate_whileModelLoads_givesUnavailable_andHealthNotServing() {
     loader.serve("tiny", () -> FakeModelLoader.saying(3, 64)).closeGate();

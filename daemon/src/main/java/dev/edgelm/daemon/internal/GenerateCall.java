@@ -84,8 +84,13 @@ final class GenerateCall implements Admission.Waiter {
 
   private enum Phase { NEW, QUEUED, RUNNING, DONE }
 
+  /** The most before its deadline that a client's reset still counts as the deadline firing (see {@link #deadlineReached}). */
+  static final Duration DEADLINE_TOLERANCE = Duration.ofMillis(100);
+
   /** What one step produced, handed from the worker to the context. */
-  private record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, dev.edgelm.engine.Timings timings) {}
+  /** {@code counted}: the message is one of the stream's buffered messages (false once nothing more will be written). */
+  private record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, dev.edgelm.engine.Timings timings,
+      boolean counted) {}
 
   private final GenerateService svc;
   private final GrpcServerRequest<GenerateRequest, GenerateResponse> request;
@@ -123,6 +128,12 @@ final class GenerateCall implements Admission.Waiter {
   private final AtomicInteger modelSteps = new AtomicInteger();
   private volatile boolean queueFull;
   private volatile boolean cancelRequested;
+  /**
+   * The status has been sent (client gone, deadline, failure) and the generation is being cancelled:
+   * nothing more is written, so the worker ends it at once and its last message is not buffered.
+   * A drain cancel keeps the output (its last message is written) and waits for room like any step.
+   */
+  private volatile boolean discardOutput;
   /** Worker-confined. */
   private Generation generation;
 
@@ -212,7 +223,9 @@ final class GenerateCall implements Admission.Waiter {
       variant = lease.loaded().model.descriptor().getId();
       long timeout = request.timeout();
       if (timeout > 0) {
-        deadlineTimer = context.owner().setTimer(timeout, id -> {
+        // From the call's arrival, not from now: the client's clock started before either.
+        long left = Math.max(1, timeout - Duration.ofNanos(svc.ticker.read() - arrivalNanos).toMillis());
+        deadlineTimer = context.owner().setTimer(left, id -> {
           deadlineTimer = -1;
           fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
         });
@@ -284,7 +297,9 @@ final class GenerateCall implements Admission.Waiter {
       if (step == null) {
         return; // failed: posted to the context
       }
-      svc.streams.messageBuffered(unsent.incrementAndGet());
+      if (step.counted()) {
+        svc.streams.messageBuffered(unsent.incrementAndGet());
+      }
       context.runOnContext(v -> onStep(step));
       if (step.chunk().isLast()) {
         return;
@@ -305,9 +320,14 @@ final class GenerateCall implements Admission.Waiter {
     }
   }
 
-  /** Whether the worker may run another step: the reader keeps up, or the generation is being cancelled. Any thread. */
+  /**
+   * Whether the worker may run another step: there is room for its message (fewer than
+   * {@code generation.max_buffered_messages} unsent, the write queue not full), or nothing more will
+   * be written. A cancelled stream whose output is kept (drain) needs room for its last message too,
+   * so no stream ever holds more than the bound. Any thread.
+   */
   private boolean mayContinue() {
-    return cancelRequested || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
+    return discardOutput || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
   }
 
   /** Runs one step; null when it failed (the failure is posted to the context). */
@@ -316,7 +336,7 @@ final class GenerateCall implements Admission.Waiter {
       if (generation == null) {
         if (cancelRequested) {
           GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
-          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null);
+          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null, !discardOutput);
         }
         LoadedModel m = lease.loaded();
         generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, svc.ticker));
@@ -332,7 +352,9 @@ final class GenerateCall implements Admission.Waiter {
         svc.telemetry.generatedToken(req.model());
       }
       GenerateResponse message = message(chunk);
-      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings()) : new Step(chunk, message, now, null, null);
+      boolean counted = !discardOutput;
+      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings(), counted)
+          : new Step(chunk, message, now, null, null, counted);
     } catch (RuntimeException e) {
       if (generation != null) {
         generation.close();
@@ -376,7 +398,9 @@ final class GenerateCall implements Admission.Waiter {
       return;
     }
     if (responded) {
-      sent(); // cancelled: the message is dropped, the worker is ending the generation
+      if (step.counted()) {
+        sent(); // cancelled: the message is dropped, the worker is ending the generation
+      }
       return;
     }
     write(tokensSeen == 1 ? step.message().toBuilder().setVariant(variant).build() : step.message());
@@ -393,7 +417,7 @@ final class GenerateCall implements Admission.Waiter {
           .setTimings(timings(step))
           .build();
       response.end(last).onComplete(ar -> sent());
-    } else {
+    } else if (step.counted()) {
       sent();
     }
     finish(step.usage(), step.timings());
@@ -469,9 +493,26 @@ final class GenerateCall implements Admission.Waiter {
     LOG.fine(() -> "stream for " + (req == null ? "?" : req.model()) + " ended by the client: " + why);
     if (!responded) {
       responded = true;
-      endStatus = GrpcStatus.CANCELLED;
+      endStatus = deadlineReached(request.timeout(), svc.ticker.read() - arrivalNanos) ? GrpcStatus.DEADLINE_EXCEEDED : GrpcStatus.CANCELLED;
     }
     abandon();
+  }
+
+  /**
+   * Whether a client's reset {@code elapsedNanos} after arrival is its deadline firing rather than a
+   * cancel. grpc-java (and most clients) reset the stream (RST_STREAM CANCEL, the same frame as a
+   * cancel) when their deadline passes, and that reset reaches the daemon about when its own timer
+   * would fire, often just before it: the client's clock started before the call arrived, and
+   * {@code grpc-timeout} is rounded down to whole milliseconds here. So a reset in the last fifth of
+   * the deadline (at most {@link #DEADLINE_TOLERANCE} before it) counts as DEADLINE_EXCEEDED.
+   */
+  static boolean deadlineReached(long timeoutMillis, long elapsedNanos) {
+    if (timeoutMillis <= 0) {
+      return false;
+    }
+    long timeout = Duration.ofMillis(timeoutMillis).toNanos();
+    long tolerance = Math.min(timeout / 5, DEADLINE_TOLERANCE.toNanos());
+    return elapsedNanos >= timeout - tolerance;
   }
 
   /** Drain timeout: a running generation ends with finish reason CANCELLED (status OK); a queued one is refused. */
@@ -524,14 +565,14 @@ final class GenerateCall implements Admission.Waiter {
 
   private void cancelGeneration() {
     cancelRequested = true; // first: whoever observes the cancel below, no step starts after it
+    if (responded) {
+      discardOutput = true;
+    }
     if (stepsAtCancel < 0) {
       stepsAtCancel = modelSteps.get();
       svc.streams.cancelling(true);
     }
-    if (paused.compareAndSet(true, false)) {
-      svc.streams.paused(false);
-      submit(); // a paused stream holds no worker: give it one to end
-    }
+    resumeIfPaused(); // a paused stream holds no worker: give it one to end (a drained one once its message has room)
   }
 
   // ---- context: the end -----------------------------------------------------------------------

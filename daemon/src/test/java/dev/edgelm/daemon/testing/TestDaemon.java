@@ -189,6 +189,11 @@ public final class TestDaemon implements AutoCloseable {
 
   /** Opens a Generate call and sends its headers; the body is written with {@link RawCall#write}. */
   public RawCall rawGenerate() {
+    return rawGenerate(Map.of());
+  }
+
+  /** {@link #rawGenerate()} with extra request headers (e.g. {@code grpc-timeout}). */
+  public RawCall rawGenerate(Map<String, String> headers) {
     RawCall call = new RawCall();
     raw.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(daemon.grpcPort())
         .setURI("/edgelm.v1.Generation/Generate")).onComplete(ar -> {
@@ -199,6 +204,7 @@ public final class TestDaemon implements AutoCloseable {
           }
           HttpClientRequest req = ar.result();
           req.putHeader("content-type", "application/grpc").putHeader("te", "trailers");
+          headers.forEach(req::putHeader);
           req.exceptionHandler(e -> call.done.complete(e instanceof StreamResetException r
               ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode()) : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e))));
           req.response().onComplete(rr -> {
