@@ -383,6 +383,55 @@ class GenerationServiceTest {
   }
 
   @Test
+  void generate_readerStalledPastTheStallTimeout_isResetAndItsSlotFreed() {
+    dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), Map.of(
+        "models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
+        "models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1",
+        "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
+    Awaits.until("the daemon is ready", d.daemon::ready);
+    TestDaemon.Stream stalled = pausedAtTheBound(model, 1).get(0);
+    TestDaemon.Stream waiting = d.generate(request("tiny", 5));
+    Awaits.until("the second stream waits for the slot", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
+    Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
+
+    clock.advance(java.time.Duration.ofSeconds(29));
+    assertEquals(1, clock.pending(), "29 s: not yet");
+    assertEquals(1, d.metric("edgelm_stream_paused", ""));
+    clock.advance(java.time.Duration.ofSeconds(1));
+    assertEquals(GrpcStatus.OK, waiting.await().status(), "the slot went to the waiting stream");
+    assertEquals(GrpcStatus.CANCELLED, stalled.await().status(), "the stalled stream was reset");
+    Awaits.until("the stalled stream is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    String m = d.metrics();
+    assertEquals(1, TestDaemon.metricValue(m, "edgelm_stream_stalled_total", "tiny"));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_paused", ""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages", ""));
+  }
+
+  @Test
+  void generate_readerThatResumesBeforeTheStallTimeout_isNotCancelled() {
+    dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
+    FakeLanguageModel model = FakeModelLoader.saying(2_000, 30_000);
+    loader.serve("tiny", () -> model);
+    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), Map.of(
+        "models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
+        "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
+    Awaits.until("the daemon is ready", d.daemon::ready);
+    TestDaemon.Stream s = d.generate(request("tiny", 2_000));
+    Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
+    s.pause();
+    Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
+    clock.advance(java.time.Duration.ofSeconds(29));
+    s.resume(); // each later pause restarts the timer; the one that reached 29 s is disarmed
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals(2_000, s.text().length());
+    clock.advance(java.time.Duration.ofSeconds(60));
+    assertEquals(0, d.metric("edgelm_stream_stalled_total", "tiny"));
+  }
+
+  @Test
   void generate_whileModelLoads_givesUnavailable_andHealthNotServing() {
     loader.serve("tiny", () -> FakeModelLoader.saying(3, 64)).closeGate();
     Map<String, String> flags = Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString());

@@ -4,6 +4,7 @@ import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.daemon.CapacityExceededException;
 import dev.edgelm.daemon.DeadlineExceededException;
 import dev.edgelm.daemon.NotReadyException;
+import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.engine.FinishReason;
 import dev.edgelm.engine.Generation;
 import dev.edgelm.engine.GenerationChunk;
@@ -36,6 +37,7 @@ import java.util.Locale;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.zip.GZIPInputStream;
@@ -57,6 +59,11 @@ import java.util.zip.GZIPInputStream;
  * set before a last re-check on the worker and cleared by compare-and-set on either side, so a
  * wake-up is never lost and a stream is never resumed twice. Nothing is buffered but those few
  * messages.
+ *
+ * <p>Stalled readers: a pause that lasts {@code generation.stall_timeout} (timed by the injected
+ * {@link Scheduler}, armed on the context once the worker has stopped) resets the stream and frees
+ * its slot, so a reader that takes nothing cannot hold a slot forever. Each pause has a number; a
+ * timer whose pause has ended (a write resumed the stream) finds a newer number and does nothing.
  *
  * <p>Cancellation (client cancel or disconnect, deadline, drain timeout) sets a flag that the worker
  * turns into {@link Generation#cancel()} before its next step: a step already running completes, the
@@ -134,6 +141,10 @@ final class GenerateCall implements Admission.Waiter {
    * A drain cancel keeps the output (its last message is written) and waits for room like any step.
    */
   private volatile boolean discardOutput;
+  /** Bumped each time the worker stops for a slow reader: tells a stall timer whether its pause is still the current one (shared). */
+  private final AtomicLong pauses = new AtomicLong();
+  /** The armed {@code generation.stall_timeout} timer of the current pause, or null. */
+  private Scheduler.Cancellable stallTimer;
   /** Worker-confined. */
   private Generation generation;
 
@@ -309,6 +320,8 @@ final class GenerateCall implements Admission.Waiter {
         svc.streams.paused(true);
         // A write may have completed since the check: look again, so that no wake-up is lost.
         if (!mayContinue() || !paused.compareAndSet(true, false)) {
+          long pause = pauses.incrementAndGet();
+          context.runOnContext(v -> armStallTimer(pause));
           return;
         }
         svc.streams.paused(false);
@@ -478,8 +491,50 @@ final class GenerateCall implements Admission.Waiter {
   private void resumeIfPaused() {
     if (paused.get() && mayContinue() && paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
+      disarmStallTimer();
       submit();
     }
+  }
+
+  // ---- context: stalled readers ---------------------------------------------------------------
+
+  /**
+   * Starts {@code generation.stall_timeout} for pause number {@code pause}, if the stream is still in
+   * it. A pause that ended before this runs (the worker resumed itself, or a write resumed it) is
+   * not timed; a timer that outlives its pause finds a newer pause number and does nothing.
+   */
+  private void armStallTimer(long pause) {
+    Duration timeout = svc.limits.stallTimeout();
+    if (timeout.isZero() || finished || !paused.get() || pauses.get() != pause) {
+      return;
+    }
+    disarmStallTimer();
+    stallTimer = svc.scheduler.schedule(() -> context.runOnContext(v -> stalled(pause)), timeout);
+  }
+
+  private void disarmStallTimer() {
+    if (stallTimer != null) {
+      stallTimer.cancel();
+      stallTimer = null;
+    }
+  }
+
+  /** The reader took nothing for {@code generation.stall_timeout}: reset the stream and free its slot. */
+  private void stalled(long pause) {
+    if (finished || clientGone || !paused.get() || pauses.get() != pause) {
+      return;
+    }
+    stallTimer = null;
+    String model = req == null ? "?" : req.model();
+    LOG.info(() -> "stream for " + model + " from " + remote() + " cancelled: its reader took no message for "
+        + svc.limits.stallTimeout().toMillis() + " ms (generation.stall_timeout); its slot is free");
+    svc.telemetry.streamStalled(model);
+    try {
+      response.cancel(); // RST_STREAM: trailers would wait behind the data the reader does not take
+    } catch (IllegalStateException closed) {
+      // already reset underneath
+    }
+    clientGone("stalled for generation.stall_timeout");
   }
 
   // ---- context: cancellation and failure ----------------------------------------------------
@@ -587,6 +642,7 @@ final class GenerateCall implements Admission.Waiter {
       context.owner().cancelTimer(deadlineTimer);
       deadlineTimer = -1;
     }
+    disarmStallTimer();
     if (paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
     }

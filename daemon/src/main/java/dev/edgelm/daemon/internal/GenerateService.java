@@ -1,6 +1,7 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.DaemonConfig;
+import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.engine.Ticker;
 import dev.edgelm.proto.v1.GenerateRequest;
 import dev.edgelm.proto.v1.GenerateResponse;
@@ -44,9 +45,11 @@ final class GenerateService {
   final ThrottledLog malformedLog;
   /** {@code server.max_request_bytes}: also the most a gzip request message may inflate to. */
   final long maxRequestBytes;
+  /** Times {@code generation.stall_timeout}. */
+  final Scheduler scheduler;
 
   GenerateService(ModelRegistry registry, ThreadPoolExecutor decodeWorkers, Telemetry telemetry, DaemonConfig.Limits limits, Ticker ticker,
-      ActiveStreams streams, DrainState drain, long maxRequestBytes) {
+      Scheduler scheduler, ActiveStreams streams, DrainState drain, long maxRequestBytes) {
     this.registry = registry;
     this.decodeWorkers = decodeWorkers;
     this.telemetry = telemetry;
@@ -55,6 +58,7 @@ final class GenerateService {
     this.streams = streams;
     this.drain = drain;
     this.maxRequestBytes = maxRequestBytes;
+    this.scheduler = scheduler;
     this.malformedLog = new ThrottledLog(ticker, MALFORMED_LOG_INTERVAL, LOG::info);
   }
 

@@ -117,6 +117,7 @@ public final class Telemetry implements AutoCloseable {
   private final LongCounter modelSwaps;
   private final LongHistogram stepsAfterCancel;
   private final LongCounter authRejected;
+  private final LongCounter streamsStalled;
 
   private Telemetry(SdkMeterProvider meterProvider, SdkTracerProvider tracerProvider, PrometheusMetricReader prometheus, Gauges gauges) {
     this.meterProvider = meterProvider;
@@ -156,6 +157,9 @@ public final class Telemetry implements AutoCloseable {
 
     authRejected = meter.counterBuilder("edgelm.auth.rejected").setUnit("{call}")
         .setDescription("Calls refused for a missing or unknown API key.").build();
+    streamsStalled = meter.counterBuilder("edgelm.stream.stalled").setUnit("{stream}")
+        .setDescription("Streams cancelled because their reader took no message for generation.stall_timeout (counted CANCELLED in edgelm.requests).")
+        .build();
 
     meter.gaugeBuilder("edgelm.active_streams").ofLongs().setUnit("{stream}").setDescription("Generations running (admitted).")
         .buildWithCallback(m -> perModel(gauges, m, 0));
@@ -289,6 +293,10 @@ public final class Telemetry implements AutoCloseable {
 
   void authRejected() {
     authRejected.add(1);
+  }
+
+  void streamStalled(String model) {
+    streamsStalled.add(1, model(model));
   }
 
   /** The Prometheus text exposition of every metric. Collects synchronously: call it off event loops. */
