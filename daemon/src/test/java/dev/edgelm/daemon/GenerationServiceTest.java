@@ -41,10 +41,15 @@ class GenerationServiceTest {
   }
 
   private TestDaemon start(String model, Map<String, String> flags) {
+    return start(DaemonRuntime.DEFAULTS.withLoader(loader), model, flags);
+  }
+
+  /** A daemon with {@code runtime} (e.g. an injected ticker or scheduler) serving {@code model} from the fake loader. */
+  private TestDaemon start(DaemonRuntime runtime, String model, Map<String, String> flags) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("models." + model + ".path", FakeModelLoader.writePackage(tmp.resolve(model), model, 4096).toString());
     all.putAll(flags);
-    d = TestDaemon.start(loader, all);
+    d = TestDaemon.start(runtime, all);
     Awaits.until("the daemon is ready", d.daemon::ready);
     return d;
   }
@@ -353,9 +358,7 @@ class GenerationServiceTest {
     java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
     Semaphore permits = new Semaphore(0);
     loader.serve("tiny", () -> gated(FakeModelLoader.saying(1000, 2048), permits));
-    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get),
-        Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString()));
-    Awaits.until("the daemon is ready", d.daemon::ready);
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get), "tiny", Map.of());
     io.vertx.core.buffer.Buffer body = TestDaemon.frame(request("tiny", 1000).toByteArray());
     // grpc-java resets the stream (RST_STREAM CANCEL, as a cancel does) when its deadline passes; that
     // reset reaches the daemon about when the daemon's own timer would fire, often a little before it.
@@ -387,11 +390,8 @@ class GenerationServiceTest {
     dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
     FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
     loader.serve("tiny", () -> model);
-    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), Map.of(
-        "models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
-        "models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1",
-        "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
-    Awaits.until("the daemon is ready", d.daemon::ready);
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny", Map.of("models.tiny.max_concurrent", "1",
+        "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
     TestDaemon.Stream stalled = pausedAtTheBound(model, 1).get(0);
     TestDaemon.Stream waiting = d.generate(request("tiny", 5));
     Awaits.until("the second stream waits for the slot", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
@@ -415,10 +415,8 @@ class GenerationServiceTest {
     dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
     FakeLanguageModel model = FakeModelLoader.saying(2_000, 30_000);
     loader.serve("tiny", () -> model);
-    d = TestDaemon.start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), Map.of(
-        "models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
-        "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
-    Awaits.until("the daemon is ready", d.daemon::ready);
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny",
+        Map.of("generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
     TestDaemon.Stream s = d.generate(request("tiny", 2_000));
     Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
     s.pause();

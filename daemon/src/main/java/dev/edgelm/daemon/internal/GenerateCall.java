@@ -21,16 +21,11 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
-import dev.edgelm.proto.v1.GenerationGrpcService;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.grpc.common.CodecException;
 import io.vertx.grpc.common.GrpcMessage;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -40,7 +35,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import java.util.zip.GZIPInputStream;
 
 /**
  * One {@code Generate} stream, from its request to its status.
@@ -166,52 +160,13 @@ final class GenerateCall implements Admission.Waiter {
     started = true;
     GenerateRequest decoded;
     try {
-      decoded = decode(message);
-    } catch (CodecException | UnsupportedEncodingException e) {
-      String why = reason(e);
-      svc.malformedLog.log("Generate from " + remote() + ": " + why);
-      fail(e instanceof UnsupportedEncodingException ? new StatusException(GrpcStatus.UNIMPLEMENTED, why) : new BadRequestException(why));
+      decoded = RequestDecoder.decode(message, svc.maxRequestBytes);
+    } catch (BadRequestException | StatusException e) {
+      svc.malformedLog.log("Generate from " + remote() + ": " + (e instanceof StatusException se ? se.message() : e.getMessage()));
+      fail(e);
       return;
     }
     start(decoded);
-  }
-
-  /** A message encoding other than identity and gzip. */
-  private static final class UnsupportedEncodingException extends Exception {
-    UnsupportedEncodingException(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  private GenerateRequest decode(GrpcMessage message) throws UnsupportedEncodingException {
-    GrpcMessage m = message;
-    String encoding = message.encoding() == null ? "identity" : message.encoding();
-    switch (encoding) {
-      case "identity" -> { }
-      case "gzip" -> m = GrpcMessage.message("identity", message.format(), gunzip(message.payload()));
-      default -> throw new UnsupportedEncodingException("message encoding '" + encoding + "' is not supported; send identity or gzip");
-    }
-    return GenerationGrpcService.Generate.decoder().decode(m);
-  }
-
-  /** Inflates a gzip message, refusing one that inflates past {@code server.max_request_bytes}. */
-  private Buffer gunzip(Buffer payload) {
-    long limit = svc.maxRequestBytes;
-    try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(payload.getBytes()))) {
-      byte[] out = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
-      if (out.length > limit) {
-        throw new CodecException("the request message inflates past server.max_request_bytes");
-      }
-      return Buffer.buffer(out);
-    } catch (IOException e) {
-      throw new CodecException("the gzip request message is corrupt: " + e.getMessage(), e);
-    }
-  }
-
-  private static String reason(Exception e) {
-    Throwable c = e instanceof CodecException && e.getCause() != null ? e.getCause() : e;
-    String detail = c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage().strip().replaceAll("\\s*\\R\\s*", " ");
-    return e instanceof UnsupportedEncodingException ? detail : "the request message is not a valid GenerateRequest (" + detail + ")";
   }
 
   private String remote() {

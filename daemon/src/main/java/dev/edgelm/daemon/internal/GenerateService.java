@@ -17,11 +17,11 @@ import java.util.logging.Logger;
  * The {@code edgelm.v1.Generation} service: one {@link GenerateCall} per stream, with what the calls
  * share (registry, decode workers, telemetry, limits).
  *
- * <p>The request message is decoded here, not by vertx-grpc: {@code GrpcServerRequest.handler}
- * answers a message that does not parse (garbage bytes, invalid UTF-8 in a string field) by
- * resetting the stream (RST_STREAM CANCEL) without telling the service, so the client saw CANCELLED,
- * the metrics counted it as a cancel and nothing was logged. {@link GenerateCall#received} decodes
- * the raw message and ends such a call with INVALID_ARGUMENT.
+ * <p>The request message is decoded by the daemon ({@link RequestDecoder}), not by vertx-grpc:
+ * {@code GrpcServerRequest.handler} answers a message that does not parse (garbage bytes, invalid
+ * UTF-8 in a string field) by resetting the stream (RST_STREAM CANCEL) without telling the service,
+ * so the client saw CANCELLED, the metrics counted a cancel and nothing was logged.
+ * {@link GenerateCall#received} ends such a call with INVALID_ARGUMENT.
  *
  * <p>A call is in {@link ActiveStreams} from the moment it arrives (before its message) until its
  * end, and every path — malformed message, cancel before or inside the message, half-close without

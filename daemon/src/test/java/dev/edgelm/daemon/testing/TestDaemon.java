@@ -205,18 +205,14 @@ public final class TestDaemon implements AutoCloseable {
           HttpClientRequest req = ar.result();
           req.putHeader("content-type", "application/grpc").putHeader("te", "trailers");
           headers.forEach(req::putHeader);
-          req.exceptionHandler(e -> call.done.complete(e instanceof StreamResetException r
-              ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode()) : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e))));
+          req.exceptionHandler(e -> call.done.complete(failed(e)));
           req.response().onComplete(rr -> {
             if (rr.failed()) {
-              Throwable e = rr.cause();
-              call.done.complete(e instanceof StreamResetException r
-                  ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode()) : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e)));
+              call.done.complete(failed(rr.cause()));
               return;
             }
             var resp = rr.result();
-            resp.exceptionHandler(e -> call.done.complete(e instanceof StreamResetException r
-                ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode()) : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e))));
+            resp.exceptionHandler(e -> call.done.complete(failed(e)));
             resp.handler(b -> { });
             resp.endHandler(v -> {
               String code = resp.getHeader("grpc-status") != null ? resp.getHeader("grpc-status") : resp.getTrailer("grpc-status");
@@ -229,6 +225,11 @@ public final class TestDaemon implements AutoCloseable {
           req.sendHead().onComplete(h -> call.request.complete(req));
         });
     return call;
+  }
+
+  private static Status failed(Throwable e) {
+    return e instanceof StreamResetException r ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode())
+        : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e));
   }
 
   /** {@code payload} as one gRPC length-prefixed message (uncompressed). */
