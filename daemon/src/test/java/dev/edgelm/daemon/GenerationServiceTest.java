@@ -193,6 +193,16 @@ class GenerationServiceTest {
   }
 
   @Test
+  void generate_deadlineOfACallThatNeverSendsItsMessage_endsIt() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.RawCall silent = d.rawGenerate(Map.of("grpc-timeout", "200m"));
+    assertEquals(GrpcStatus.DEADLINE_EXCEEDED, silent.await().status());
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"DEADLINE_EXCEEDED\""));
+  }
+
+  @Test
   void generate_requestLargerThanTheLimit_givesResourceExhausted() {
     loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
     start("tiny", Map.of("server.max_request_bytes", "1024"));

@@ -152,6 +152,20 @@ final class GenerateCall implements Admission.Waiter {
 
   // ---- context: arrival, admission ---------------------------------------------------------
 
+  /**
+   * Starts the call's deadline ({@code grpc-timeout}) at its arrival, before its message: the
+   * client's clock started earlier still, and a call that never sends its message ends too.
+   */
+  void arrived() {
+    long timeout = request.timeout();
+    if (timeout > 0) {
+      deadlineTimer = context.owner().setTimer(timeout, id -> {
+        deadlineTimer = -1;
+        fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
+      });
+    }
+  }
+
   /** The request message as it came off the wire; decoded here so that one that does not parse gets INVALID_ARGUMENT. */
   void received(GrpcMessage message) {
     if (started || finished) {
@@ -187,15 +201,6 @@ final class GenerateCall implements Admission.Waiter {
       served = svc.registry.served(req.model());
       lease = svc.registry.acquire(served);
       variant = lease.loaded().model.descriptor().getId();
-      long timeout = request.timeout();
-      if (timeout > 0) {
-        // From the call's arrival, not from now: the client's clock started before either.
-        long left = Math.max(1, timeout - Duration.ofNanos(svc.ticker.read() - arrivalNanos).toMillis());
-        deadlineTimer = context.owner().setTimer(left, id -> {
-          deadlineTimer = -1;
-          fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
-        });
-      }
       if (served.admission.enter(this) == Admission.Entry.ADMITTED) {
         holdsSlot = true;
         run();

@@ -75,6 +75,7 @@ final class GenerateService {
   void handle(GrpcServerRequest<GenerateRequest, GenerateResponse> request) {
     GenerateCall call = new GenerateCall(this, request, Vertx.currentContext());
     streams.add(call);
+    call.arrived();
     request.errorHandler(error -> call.clientGone("the client cancelled the stream (" + error + ")"));
     request.exceptionHandler(e -> call.clientGone("the request failed: " + e.getMessage()));
     request.response().exceptionHandler(e -> call.clientGone("the response failed: " + e.getMessage()));
