@@ -127,14 +127,18 @@ public record DaemonConfig(
    * @param workers decode threads (already resolved: never 0)
    * @param maxContext cap on prompt + output tokens, 0 for the model's context
    * @param maxBufferedMessages per stream, response messages not yet sent before decoding pauses
+   * @param stallTimeout how long a stream may stay paused for a reader that takes nothing before it is
+   *     cancelled and its slot freed (zero = never)
    */
-  public record Limits(int workers, int maxConcurrent, int maxQueued, int defaultMaxTokens, int maxContext, int maxBufferedMessages) {
+  public record Limits(int workers, int maxConcurrent, int maxQueued, int defaultMaxTokens, int maxContext, int maxBufferedMessages,
+      Duration stallTimeout) {
     public static final int DEFAULT_WORKERS = 0;
     public static final int DEFAULT_MAX_CONCURRENT = 4;
     public static final int DEFAULT_MAX_QUEUED = 16;
     public static final int DEFAULT_DEFAULT_MAX_TOKENS = 256;
     public static final int DEFAULT_MAX_CONTEXT = 0;
     public static final int DEFAULT_MAX_BUFFERED_MESSAGES = 16;
+    public static final String DEFAULT_STALL_TIMEOUT = "30s";
   }
 
   /** How ONNX Runtime sessions run. */
@@ -303,7 +307,8 @@ public record DaemonConfig(
         v.integer("generation.max_queued", 0, 1_000_000),
         v.integer("generation.default_max_tokens", 1, 1 << 20),
         v.integer("generation.max_context", 0, 1 << 24),
-        v.integer("generation.max_buffered_messages", 1, 1 << 16));
+        v.integer("generation.max_buffered_messages", 1, 1 << 16),
+        positive(v, "generation.stall_timeout", false));
     String provider = v.choice("runtime.execution_provider", List.copyOf(new java.util.TreeSet<>(SessionSettings.EXECUTION_PROVIDERS)));
     Runtime runtime = new Runtime(v.integer("runtime.intra_op_threads", 0, 256), provider);
     Cache cache = new Cache(v.bytes("cache.memory_budget", physicalMemory()), positive(v, "cache.keep_alive", false));

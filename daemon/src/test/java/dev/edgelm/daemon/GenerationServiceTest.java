@@ -41,10 +41,15 @@ class GenerationServiceTest {
   }
 
   private TestDaemon start(String model, Map<String, String> flags) {
+    return start(DaemonRuntime.DEFAULTS.withLoader(loader), model, flags);
+  }
+
+  /** A daemon with {@code runtime} (e.g. an injected ticker or scheduler) serving {@code model} from the fake loader. */
+  private TestDaemon start(DaemonRuntime runtime, String model, Map<String, String> flags) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("models." + model + ".path", FakeModelLoader.writePackage(tmp.resolve(model), model, 4096).toString());
     all.putAll(flags);
-    d = TestDaemon.start(loader, all);
+    d = TestDaemon.start(runtime, all);
     Awaits.until("the daemon is ready", d.daemon::ready);
     return d;
   }
@@ -128,6 +133,73 @@ class GenerationServiceTest {
     assertEquals(GrpcStatus.INVALID_ARGUMENT, tooLong.status());
     assertTrue(tooLong.message().contains("context"), tooLong.message());
     assertEquals(GrpcStatus.INVALID_ARGUMENT, d.generate(request("tiny", 3).toBuilder().setPrompt("").addPromptTokenIds(9999).build()).await().status());
+  }
+
+  /** A valid request's bytes followed by a prompt field (2) whose bytes are not UTF-8. */
+  static byte[] invalidUtf8Prompt(String model) {
+    byte[] valid = request(model, 3).toBuilder().clearPrompt().build().toByteArray();
+    byte[] bad = {0x12, 0x03, 'a', (byte) 0xC3, 0x28}; // field 2, length 3: "a", then a lead byte without its continuation
+    byte[] out = java.util.Arrays.copyOf(valid, valid.length + bad.length);
+    System.arraycopy(bad, 0, out, valid.length, bad.length);
+    return out;
+  }
+
+  @Test
+  void generate_unparseableRequest_givesInvalidArgument_countsIt_andReleasesTheStream() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    byte[][] malformed = {
+        {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x01},
+        {0x0A, 0x7F, 'x'}, // field 1 says 127 bytes follow; one does
+        invalidUtf8Prompt("tiny"),
+    };
+    for (byte[] bytes : malformed) {
+      TestDaemon.RawCall call = d.rawGenerate();
+      call.write(TestDaemon.frame(bytes), true);
+      TestDaemon.Status st = call.await();
+      assertEquals(GrpcStatus.INVALID_ARGUMENT, st.status(), st.message());
+      assertTrue(st.message().contains("not a valid GenerateRequest"), st.message());
+    }
+    String m = d.metrics();
+    assertEquals(3, TestDaemon.metricValue(m, "edgelm_requests_total", "rpc_grpc_status=\"INVALID_ARGUMENT\""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""));
+    Awaits.until("no stream is in progress", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 3)).await().status(), "the daemon serves on");
+  }
+
+  @Test
+  void generate_cancelBeforeOrInsideTheRequestMessage_releasesTheStream() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.RawCall headersOnly = d.rawGenerate();
+    Awaits.until("the daemon holds the call", () -> d.metric("edgelm_stream_in_progress", "") == 1);
+    headersOnly.reset();
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+
+    TestDaemon.RawCall partial = d.rawGenerate();
+    byte[] whole = TestDaemon.frame(request("tiny", 3).toByteArray()).getBytes();
+    partial.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOf(whole, whole.length / 2)), false);
+    Awaits.until("the daemon holds the call", () -> d.metric("edgelm_stream_in_progress", "") == 1);
+    partial.reset();
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(2, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""), "a client cancel is CANCELLED");
+
+    TestDaemon.RawCall halfClosedEarly = d.rawGenerate();
+    halfClosedEarly.write(io.vertx.core.buffer.Buffer.buffer(java.util.Arrays.copyOf(whole, whole.length / 2)), true);
+    assertEquals(GrpcStatus.INVALID_ARGUMENT, halfClosedEarly.await().status(), "the body ended inside a message");
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    d.daemon.drain();
+    d.daemon.terminated().join(); // nothing held: the drain does not wait for its timeout
+  }
+
+  @Test
+  void generate_deadlineOfACallThatNeverSendsItsMessage_endsIt() {
+    loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
+    start("tiny", Map.of());
+    TestDaemon.RawCall silent = d.rawGenerate(Map.of("grpc-timeout", "200m"));
+    assertEquals(GrpcStatus.DEADLINE_EXCEEDED, silent.await().status());
+    Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"DEADLINE_EXCEEDED\""));
   }
 
   @Test
@@ -241,6 +313,130 @@ class GenerationServiceTest {
     assertEquals(GrpcStatus.OK, s.await().status());
     assertEquals(20_000, s.text().length());
     assertTrue(d.metric("edgelm_stream_buffered_messages_max", "") <= 4);
+  }
+
+  /** {@code n} streams paused for readers that stopped, each with max_buffered_messages = 4 waiting for it. */
+  private List<TestDaemon.Stream> pausedAtTheBound(FakeLanguageModel model, int n) {
+    List<TestDaemon.Stream> streams = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      TestDaemon.Stream s = d.generate(request("tiny", 20_000));
+      Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
+      s.pause();
+      streams.add(s);
+    }
+    Awaits.settled("decoding", model::appendCalls, java.time.Duration.ofMillis(300));
+    assertEquals(n, d.metric("edgelm_stream_paused", ""), "the streams are paused");
+    assertEquals(4 * n, d.metric("edgelm_stream_buffered_messages", ""), "max_buffered_messages wait for each reader");
+    return streams;
+  }
+
+  @Test
+  void generate_pausedStreamCancelledByItsClient_bufferNeverPassesTheBound() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("generation.max_buffered_messages", "4"));
+    TestDaemon.Stream s = pausedAtTheBound(model, 1).get(0);
+    s.cancel();
+    Awaits.until("the stream ends", () -> d.metric("edgelm_stream_in_progress", "") == 0 && d.metric("edgelm_active_streams", "tiny") == 0);
+    String m = d.metrics();
+    assertEquals(4, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages_max", ""), "the cancel's last message is never written: not buffered");
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages", ""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_paused", ""));
+  }
+
+  @Test
+  void drain_pausedStream_endsWithItsLastMessage_withinTheBufferBound() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("generation.max_buffered_messages", "4", "server.drain_timeout", "1ms"));
+    List<TestDaemon.Stream> paused = pausedAtTheBound(model, 2);
+    d.daemon.drain();
+    Awaits.until("the drain cancels the streams", () -> d.metric("edgelm_stream_cancelling", "") == 2);
+    assertEquals(4, d.metric("edgelm_stream_buffered_messages_max", ""), "their last messages wait for room");
+    TestDaemon.Stream reading = paused.get(0);
+    reading.resume();
+    assertEquals(GrpcStatus.OK, reading.await().status());
+    assertEquals(FinishReason.FINISH_REASON_CANCELLED, reading.last().getFinishReason());
+    // The second stream still holds the drain (and the metrics port) open.
+    assertEquals(4, d.metric("edgelm_stream_buffered_messages_max", ""), "the last message was written within the bound");
+    paused.get(1).cancel();
+    d.daemon.terminated().join();
+  }
+
+  @Test
+  void generate_clientResetAtItsDeadline_isCountedAsDeadlineExceeded() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong();
+    Semaphore permits = new Semaphore(0);
+    loader.serve("tiny", () -> gated(FakeModelLoader.saying(1000, 2048), permits));
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get), "tiny", Map.of());
+    io.vertx.core.buffer.Buffer body = TestDaemon.frame(request("tiny", 1000).toByteArray());
+    // grpc-java resets the stream (RST_STREAM CANCEL, as a cancel does) when its deadline passes; that
+    // reset reaches the daemon about when the daemon's own timer would fire, often a little before it.
+    TestDaemon.RawCall atDeadline = d.rawGenerate(Map.of("grpc-timeout", "60S"));
+    atDeadline.write(body, true);
+    Awaits.until("the call runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    now.addAndGet(java.time.Duration.ofSeconds(60).minusMillis(5).toNanos());
+    atDeadline.reset();
+    Awaits.until("the daemon sees the reset", () -> d.metric("edgelm_stream_cancelling", "") == 1);
+    permits.release(10_000); // the step in progress may end
+    Awaits.until("the call ends", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    permits.drainPermits();
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"DEADLINE_EXCEEDED\""));
+    assertEquals(0, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""));
+
+    TestDaemon.RawCall early = d.rawGenerate(Map.of("grpc-timeout", "60S"));
+    early.write(body, true);
+    Awaits.until("the call runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    now.addAndGet(java.time.Duration.ofSeconds(30).toNanos());
+    early.reset();
+    Awaits.until("the daemon sees the reset", () -> d.metric("edgelm_stream_cancelling", "") == 1);
+    permits.release(10_000);
+    Awaits.until("the call ends", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"CANCELLED\""), "half way to its deadline, a reset is a cancel");
+  }
+
+  @Test
+  void generate_readerStalledPastTheStallTimeout_isResetAndItsSlotFreed() {
+    dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny", Map.of("models.tiny.max_concurrent", "1",
+        "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
+    TestDaemon.Stream stalled = pausedAtTheBound(model, 1).get(0);
+    TestDaemon.Stream waiting = d.generate(request("tiny", 5));
+    Awaits.until("the second stream waits for the slot", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
+    Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
+
+    clock.advance(java.time.Duration.ofSeconds(29));
+    assertEquals(1, clock.pending(), "29 s: not yet");
+    assertEquals(1, d.metric("edgelm_stream_paused", ""));
+    clock.advance(java.time.Duration.ofSeconds(1));
+    assertEquals(GrpcStatus.OK, waiting.await().status(), "the slot went to the waiting stream");
+    assertEquals(GrpcStatus.CANCELLED, stalled.await().status(), "the stalled stream was reset");
+    Awaits.until("the stalled stream is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
+    String m = d.metrics();
+    assertEquals(1, TestDaemon.metricValue(m, "edgelm_stream_stalled_total", "tiny"));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_paused", ""));
+    assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages", ""));
+  }
+
+  @Test
+  void generate_readerThatResumesBeforeTheStallTimeout_isNotCancelled() {
+    dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
+    FakeLanguageModel model = FakeModelLoader.saying(2_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny",
+        Map.of("generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
+    TestDaemon.Stream s = d.generate(request("tiny", 2_000));
+    Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
+    s.pause();
+    Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
+    clock.advance(java.time.Duration.ofSeconds(29));
+    s.resume(); // each later pause restarts the timer; the one that reached 29 s is disarmed
+    assertEquals(GrpcStatus.OK, s.await().status());
+    assertEquals(2_000, s.text().length());
+    clock.advance(java.time.Duration.ofSeconds(60));
+    assertEquals(0, d.metric("edgelm_stream_stalled_total", "tiny"));
   }
 
   @Test

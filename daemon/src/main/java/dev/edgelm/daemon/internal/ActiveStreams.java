@@ -7,9 +7,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The Generate calls in progress, with the counters behind the stream gauges: response messages
- * written but not yet sent (and the most any one stream has had), and streams paused for a slow
- * reader. Drain walks it to cancel what is left at the drain timeout.
+ * The Generate calls in progress (from arrival, before their request message, to their end), with
+ * the counters behind the stream gauges: response messages written but not yet sent (and the most
+ * any one stream has had), and streams paused for a slow reader. Drain walks it to cancel what is
+ * left at the drain timeout.
  *
  * <p>Threading: thread-safe (concurrent set, atomic counters).
  */

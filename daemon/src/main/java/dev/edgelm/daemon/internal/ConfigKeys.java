@@ -70,6 +70,8 @@ public final class ConfigKeys {
         "Caps the tokens (prompt + output) of one generation below the model's context length (0 = the model's); also sizes the KV budget.");
     key("generation.max_buffered_messages", DaemonConfig.Limits.DEFAULT_MAX_BUFFERED_MESSAGES,
         "Per stream: response messages produced but not yet sent to the network before decoding pauses for a slow reader.");
+    key("generation.stall_timeout", DaemonConfig.Limits.DEFAULT_STALL_TIMEOUT,
+        "A stream paused this long for a reader that takes no message is cancelled (RST_STREAM) and its slot freed (0 = never).");
     key("runtime.intra_op_threads", DaemonConfig.Runtime.DEFAULT_INTRA_OP_THREADS, "ONNX Runtime threads inside one step (1 is fastest on small hosts).");
     key("runtime.execution_provider", DaemonConfig.Runtime.DEFAULT_EXECUTION_PROVIDER, "cpu or cuda.");
     key("cache.memory_budget", DaemonConfig.Cache.DEFAULT_MEMORY_BUDGET,

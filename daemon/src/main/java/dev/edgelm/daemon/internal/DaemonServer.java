@@ -4,6 +4,7 @@ import dev.edgelm.daemon.ConfigException;
 import dev.edgelm.daemon.Daemon;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.DaemonRuntime;
+import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.proto.v1.GenerationGrpcService;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -95,6 +96,11 @@ public final class DaemonServer implements Daemon {
       }
 
       @Override
+      public long streamsInProgress() {
+        return streams.size();
+      }
+
+      @Override
       public long pausedStreams() {
         return streams.pausedCount();
       }
@@ -137,7 +143,13 @@ public final class DaemonServer implements Daemon {
   }
 
   private void listen(DaemonRuntime runtime) {
-    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streams, drainState);
+    // Stall timers run on Vert.x timers unless a test injects its own scheduler.
+    Scheduler stallTimers = runtime.scheduler().orElse((task, delay) -> {
+      long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
+      return () -> vertx.cancelTimer(id);
+    });
+    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), stallTimers,
+        streams, drainState, config.server().maxRequestBytes());
     ModelsService models = new ModelsService(registry, config, drainState);
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(config.server().maxRequestBytes()));
     grpc.addService(generate.service());

@@ -4,6 +4,7 @@ import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.daemon.CapacityExceededException;
 import dev.edgelm.daemon.DeadlineExceededException;
 import dev.edgelm.daemon.NotReadyException;
+import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.engine.FinishReason;
 import dev.edgelm.engine.Generation;
 import dev.edgelm.engine.GenerationChunk;
@@ -20,15 +21,18 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
+import io.vertx.grpc.common.GrpcMessage;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
+import io.vertx.grpc.server.StatusException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -49,6 +53,11 @@ import java.util.logging.Logger;
  * set before a last re-check on the worker and cleared by compare-and-set on either side, so a
  * wake-up is never lost and a stream is never resumed twice. Nothing is buffered but those few
  * messages.
+ *
+ * <p>Stalled readers: a pause that lasts {@code generation.stall_timeout} (timed by the injected
+ * {@link Scheduler}, armed on the context once the worker has stopped) resets the stream and frees
+ * its slot, so a reader that takes nothing cannot hold a slot forever. Each pause has a number; a
+ * timer whose pause has ended (a write resumed the stream) finds a newer number and does nothing.
  *
  * <p>Cancellation (client cancel or disconnect, deadline, drain timeout) sets a flag that the worker
  * turns into {@link Generation#cancel()} before its next step: a step already running completes, the
@@ -76,8 +85,13 @@ final class GenerateCall implements Admission.Waiter {
 
   private enum Phase { NEW, QUEUED, RUNNING, DONE }
 
+  /** The most before its deadline that a client's reset still counts as the deadline firing (see {@link #deadlineReached}). */
+  static final Duration DEADLINE_TOLERANCE = Duration.ofMillis(100);
+
   /** What one step produced, handed from the worker to the context. */
-  private record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, dev.edgelm.engine.Timings timings) {}
+  /** {@code counted}: the message is one of the stream's buffered messages (false once nothing more will be written). */
+  private record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, dev.edgelm.engine.Timings timings,
+      boolean counted) {}
 
   private final GenerateService svc;
   private final GrpcServerRequest<GenerateRequest, GenerateResponse> request;
@@ -115,6 +129,16 @@ final class GenerateCall implements Admission.Waiter {
   private final AtomicInteger modelSteps = new AtomicInteger();
   private volatile boolean queueFull;
   private volatile boolean cancelRequested;
+  /**
+   * The status has been sent (client gone, deadline, failure) and the generation is being cancelled:
+   * nothing more is written, so the worker ends it at once and its last message is not buffered.
+   * A drain cancel keeps the output (its last message is written) and waits for room like any step.
+   */
+  private volatile boolean discardOutput;
+  /** Bumped each time the worker stops for a slow reader: tells a stall timer whether its pause is still the current one (shared). */
+  private final AtomicLong pauses = new AtomicLong();
+  /** The armed {@code generation.stall_timeout} timer of the current pause, or null. */
+  private Scheduler.Cancellable stallTimer;
   /** Worker-confined. */
   private Generation generation;
 
@@ -128,12 +152,46 @@ final class GenerateCall implements Admission.Waiter {
 
   // ---- context: arrival, admission ---------------------------------------------------------
 
-  void start(GenerateRequest message) {
-    if (started) {
+  /**
+   * Starts the call's deadline ({@code grpc-timeout}) at its arrival, before its message: the
+   * client's clock started earlier still, and a call that never sends its message ends too.
+   */
+  void arrived() {
+    long timeout = request.timeout();
+    if (timeout > 0) {
+      deadlineTimer = context.owner().setTimer(timeout, id -> {
+        deadlineTimer = -1;
+        fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
+      });
+    }
+  }
+
+  /** The request message as it came off the wire; decoded here so that one that does not parse gets INVALID_ARGUMENT. */
+  void received(GrpcMessage message) {
+    if (started || finished) {
       return; // a server-streaming call has one request message
     }
     started = true;
-    svc.streams.add(this);
+    GenerateRequest decoded;
+    try {
+      decoded = RequestDecoder.decode(message, svc.maxRequestBytes);
+    } catch (BadRequestException | StatusException e) {
+      svc.malformedLog.log("Generate from " + remote() + ": " + (e instanceof StatusException se ? se.message() : e.getMessage()));
+      fail(e);
+      return;
+    }
+    start(decoded);
+  }
+
+  private String remote() {
+    try {
+      return String.valueOf(request.connection().remoteAddress());
+    } catch (RuntimeException e) {
+      return "?";
+    }
+  }
+
+  void start(GenerateRequest message) {
     try {
       if (svc.draining()) {
         throw new NotReadyException("the daemon is draining (shutting down); retry on another instance");
@@ -143,13 +201,6 @@ final class GenerateCall implements Admission.Waiter {
       served = svc.registry.served(req.model());
       lease = svc.registry.acquire(served);
       variant = lease.loaded().model.descriptor().getId();
-      long timeout = request.timeout();
-      if (timeout > 0) {
-        deadlineTimer = context.owner().setTimer(timeout, id -> {
-          deadlineTimer = -1;
-          fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
-        });
-      }
       if (served.admission.enter(this) == Admission.Entry.ADMITTED) {
         holdsSlot = true;
         run();
@@ -163,9 +214,9 @@ final class GenerateCall implements Admission.Waiter {
 
   /** The request message could not be read (too large, or not a GenerateRequest). */
   void invalidMessage(io.vertx.grpc.common.InvalidMessageException e) {
-    if (!started) {
+    if (!started && !finished) {
       started = true;
-      svc.streams.add(this);
+      svc.malformedLog.log("Generate from " + remote() + ": the request message is larger than server.max_request_bytes");
       fail(e instanceof io.vertx.grpc.common.MessageSizeOverflowException
           ? new CapacityExceededException("the request message is larger than server.max_request_bytes")
           : new BadRequestException("the request message is not a valid GenerateRequest"));
@@ -174,10 +225,10 @@ final class GenerateCall implements Admission.Waiter {
 
   /** The client half-closed; a call that never sent its request message is malformed. */
   void requestEnded() {
-    if (!started) {
+    if (!started && !finished) {
       started = true;
-      svc.streams.add(this);
-      fail(new BadRequestException("the call carried no GenerateRequest message"));
+      svc.malformedLog.log("Generate from " + remote() + ": the call carried no complete GenerateRequest message");
+      fail(new BadRequestException("the call carried no complete GenerateRequest message"));
     }
   }
 
@@ -217,7 +268,9 @@ final class GenerateCall implements Admission.Waiter {
       if (step == null) {
         return; // failed: posted to the context
       }
-      svc.streams.messageBuffered(unsent.incrementAndGet());
+      if (step.counted()) {
+        svc.streams.messageBuffered(unsent.incrementAndGet());
+      }
       context.runOnContext(v -> onStep(step));
       if (step.chunk().isLast()) {
         return;
@@ -227,6 +280,8 @@ final class GenerateCall implements Admission.Waiter {
         svc.streams.paused(true);
         // A write may have completed since the check: look again, so that no wake-up is lost.
         if (!mayContinue() || !paused.compareAndSet(true, false)) {
+          long pause = pauses.incrementAndGet();
+          context.runOnContext(v -> armStallTimer(pause));
           return;
         }
         svc.streams.paused(false);
@@ -238,9 +293,14 @@ final class GenerateCall implements Admission.Waiter {
     }
   }
 
-  /** Whether the worker may run another step: the reader keeps up, or the generation is being cancelled. Any thread. */
+  /**
+   * Whether the worker may run another step: there is room for its message (fewer than
+   * {@code generation.max_buffered_messages} unsent, the write queue not full), or nothing more will
+   * be written. A cancelled stream whose output is kept (drain) needs room for its last message too,
+   * so no stream ever holds more than the bound. Any thread.
+   */
   private boolean mayContinue() {
-    return cancelRequested || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
+    return discardOutput || (unsent.get() < svc.limits.maxBufferedMessages() && !queueFull);
   }
 
   /** Runs one step; null when it failed (the failure is posted to the context). */
@@ -249,7 +309,7 @@ final class GenerateCall implements Admission.Waiter {
       if (generation == null) {
         if (cancelRequested) {
           GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
-          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null);
+          return new Step(none, GenerateResponse.getDefaultInstance(), svc.ticker.read(), new Usage(0, 0), null, !discardOutput);
         }
         LoadedModel m = lease.loaded();
         generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, svc.ticker));
@@ -265,7 +325,9 @@ final class GenerateCall implements Admission.Waiter {
         svc.telemetry.generatedToken(req.model());
       }
       GenerateResponse message = message(chunk);
-      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings()) : new Step(chunk, message, now, null, null);
+      boolean counted = !discardOutput;
+      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings(), counted)
+          : new Step(chunk, message, now, null, null, counted);
     } catch (RuntimeException e) {
       if (generation != null) {
         generation.close();
@@ -309,7 +371,9 @@ final class GenerateCall implements Admission.Waiter {
       return;
     }
     if (responded) {
-      sent(); // cancelled: the message is dropped, the worker is ending the generation
+      if (step.counted()) {
+        sent(); // cancelled: the message is dropped, the worker is ending the generation
+      }
       return;
     }
     write(tokensSeen == 1 ? step.message().toBuilder().setVariant(variant).build() : step.message());
@@ -326,7 +390,7 @@ final class GenerateCall implements Admission.Waiter {
           .setTimings(timings(step))
           .build();
       response.end(last).onComplete(ar -> sent());
-    } else {
+    } else if (step.counted()) {
       sent();
     }
     finish(step.usage(), step.timings());
@@ -387,8 +451,50 @@ final class GenerateCall implements Admission.Waiter {
   private void resumeIfPaused() {
     if (paused.get() && mayContinue() && paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
+      disarmStallTimer();
       submit();
     }
+  }
+
+  // ---- context: stalled readers ---------------------------------------------------------------
+
+  /**
+   * Starts {@code generation.stall_timeout} for pause number {@code pause}, if the stream is still in
+   * it. A pause that ended before this runs (the worker resumed itself, or a write resumed it) is
+   * not timed; a timer that outlives its pause finds a newer pause number and does nothing.
+   */
+  private void armStallTimer(long pause) {
+    Duration timeout = svc.limits.stallTimeout();
+    if (timeout.isZero() || finished || !paused.get() || pauses.get() != pause) {
+      return;
+    }
+    disarmStallTimer();
+    stallTimer = svc.scheduler.schedule(() -> context.runOnContext(v -> stalled(pause)), timeout);
+  }
+
+  private void disarmStallTimer() {
+    if (stallTimer != null) {
+      stallTimer.cancel();
+      stallTimer = null;
+    }
+  }
+
+  /** The reader took nothing for {@code generation.stall_timeout}: reset the stream and free its slot. */
+  private void stalled(long pause) {
+    if (finished || clientGone || !paused.get() || pauses.get() != pause) {
+      return;
+    }
+    stallTimer = null;
+    String model = req == null ? "?" : req.model();
+    LOG.info(() -> "stream for " + model + " from " + remote() + " cancelled: its reader took no message for "
+        + svc.limits.stallTimeout().toMillis() + " ms (generation.stall_timeout); its slot is free");
+    svc.telemetry.streamStalled(model);
+    try {
+      response.cancel(); // RST_STREAM: trailers would wait behind the data the reader does not take
+    } catch (IllegalStateException closed) {
+      // already reset underneath
+    }
+    clientGone("stalled for generation.stall_timeout");
   }
 
   // ---- context: cancellation and failure ----------------------------------------------------
@@ -402,9 +508,26 @@ final class GenerateCall implements Admission.Waiter {
     LOG.fine(() -> "stream for " + (req == null ? "?" : req.model()) + " ended by the client: " + why);
     if (!responded) {
       responded = true;
-      endStatus = GrpcStatus.CANCELLED;
+      endStatus = deadlineReached(request.timeout(), svc.ticker.read() - arrivalNanos) ? GrpcStatus.DEADLINE_EXCEEDED : GrpcStatus.CANCELLED;
     }
     abandon();
+  }
+
+  /**
+   * Whether a client's reset {@code elapsedNanos} after arrival is its deadline firing rather than a
+   * cancel. grpc-java (and most clients) reset the stream (RST_STREAM CANCEL, the same frame as a
+   * cancel) when their deadline passes, and that reset reaches the daemon about when its own timer
+   * would fire, often just before it: the client's clock started before the call arrived, and
+   * {@code grpc-timeout} is rounded down to whole milliseconds here. So a reset in the last fifth of
+   * the deadline (at most {@link #DEADLINE_TOLERANCE} before it) counts as DEADLINE_EXCEEDED.
+   */
+  static boolean deadlineReached(long timeoutMillis, long elapsedNanos) {
+    if (timeoutMillis <= 0) {
+      return false;
+    }
+    long timeout = Duration.ofMillis(timeoutMillis).toNanos();
+    long tolerance = Math.min(timeout / 5, DEADLINE_TOLERANCE.toNanos());
+    return elapsedNanos >= timeout - tolerance;
   }
 
   /** Drain timeout: a running generation ends with finish reason CANCELLED (status OK); a queued one is refused. */
@@ -457,14 +580,14 @@ final class GenerateCall implements Admission.Waiter {
 
   private void cancelGeneration() {
     cancelRequested = true; // first: whoever observes the cancel below, no step starts after it
+    if (responded) {
+      discardOutput = true;
+    }
     if (stepsAtCancel < 0) {
       stepsAtCancel = modelSteps.get();
       svc.streams.cancelling(true);
     }
-    if (paused.compareAndSet(true, false)) {
-      svc.streams.paused(false);
-      submit(); // a paused stream holds no worker: give it one to end
-    }
+    resumeIfPaused(); // a paused stream holds no worker: give it one to end (a drained one once its message has room)
   }
 
   // ---- context: the end -----------------------------------------------------------------------
@@ -479,6 +602,7 @@ final class GenerateCall implements Admission.Waiter {
       context.owner().cancelTimer(deadlineTimer);
       deadlineTimer = -1;
     }
+    disarmStallTimer();
     if (paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
     }

@@ -84,6 +84,9 @@ public final class Telemetry implements AutoCloseable {
     /** The most any one stream has had buffered since start. */
     long bufferedMessagesHighWater();
 
+    /** Generate calls the daemon holds, from their arrival (before the request message) to their end; the drain waits for these. */
+    long streamsInProgress();
+
     /** Streams whose decoding is paused because their reader is slow. */
     long pausedStreams();
 
@@ -114,6 +117,7 @@ public final class Telemetry implements AutoCloseable {
   private final LongCounter modelSwaps;
   private final LongHistogram stepsAfterCancel;
   private final LongCounter authRejected;
+  private final LongCounter streamsStalled;
 
   private Telemetry(SdkMeterProvider meterProvider, SdkTracerProvider tracerProvider, PrometheusMetricReader prometheus, Gauges gauges) {
     this.meterProvider = meterProvider;
@@ -153,6 +157,9 @@ public final class Telemetry implements AutoCloseable {
 
     authRejected = meter.counterBuilder("edgelm.auth.rejected").setUnit("{call}")
         .setDescription("Calls refused for a missing or unknown API key.").build();
+    streamsStalled = meter.counterBuilder("edgelm.stream.stalled").setUnit("{stream}")
+        .setDescription("Streams cancelled because their reader took no message for generation.stall_timeout (counted CANCELLED in edgelm.requests).")
+        .build();
 
     meter.gaugeBuilder("edgelm.active_streams").ofLongs().setUnit("{stream}").setDescription("Generations running (admitted).")
         .buildWithCallback(m -> perModel(gauges, m, 0));
@@ -164,6 +171,9 @@ public final class Telemetry implements AutoCloseable {
     meter.gaugeBuilder("edgelm.stream.buffered_messages.max").ofLongs().setUnit("{message}")
         .setDescription("The most response messages any one stream has had buffered since start (bounded by generation.max_buffered_messages).")
         .buildWithCallback(m -> m.record(gauges.bufferedMessagesHighWater()));
+    meter.gaugeBuilder("edgelm.stream.in_progress").ofLongs().setUnit("{stream}")
+        .setDescription("Generate calls in progress, from arrival (before the request message is read) to their status; the drain waits for these.")
+        .buildWithCallback(m -> m.record(gauges.streamsInProgress()));
     meter.gaugeBuilder("edgelm.stream.paused").ofLongs().setUnit("{stream}")
         .setDescription("Streams whose decoding is paused until their reader catches up.")
         .buildWithCallback(m -> m.record(gauges.pausedStreams()));
@@ -283,6 +293,10 @@ public final class Telemetry implements AutoCloseable {
 
   void authRejected() {
     authRejected.add(1);
+  }
+
+  void streamStalled(String model) {
+    streamsStalled.add(1, model(model));
   }
 
   /** The Prometheus text exposition of every metric. Collects synchronously: call it off event loops. */

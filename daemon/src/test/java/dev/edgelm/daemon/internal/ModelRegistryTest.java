@@ -225,6 +225,11 @@ class ModelRegistryTest {
     }
 
     @Override
+    public long streamsInProgress() {
+      return 0;
+    }
+
+    @Override
     public long pausedStreams() {
       return 0;
     }

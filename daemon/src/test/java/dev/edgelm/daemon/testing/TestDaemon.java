@@ -8,9 +8,15 @@ import dev.edgelm.proto.v1.GenerateRequest;
 import dev.edgelm.proto.v1.GenerateResponse;
 import dev.edgelm.proto.v1.GenerationGrpcClient;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Http2Settings;
+import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
@@ -47,6 +53,7 @@ public final class TestDaemon implements AutoCloseable {
   public final Daemon daemon;
   private final Vertx vertx;
   private final GrpcClient client;
+  private final HttpClientAgent raw;
   private final HttpClient http = HttpClient.newHttpClient();
 
   private TestDaemon(Daemon daemon) {
@@ -55,6 +62,7 @@ public final class TestDaemon implements AutoCloseable {
     HttpClientOptions h = new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
         .setInitialSettings(new Http2Settings().setInitialWindowSize(2048)).setHttp2ConnectionWindowSize(2048);
     this.client = GrpcClient.client(vertx, new GrpcClientOptions(), h);
+    this.raw = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
   }
 
   /** Starts a daemon with {@code flags} (ports and host are set here) and the fake loader. */
@@ -148,6 +156,85 @@ public final class TestDaemon implements AutoCloseable {
       });
     });
     return s;
+  }
+
+  /**
+   * A Generate call whose request body is written byte for byte over HTTP/2 (no gRPC encoder): for
+   * malformed messages, partial frames and resets at any point. Its status is what the daemon's
+   * trailers say, or {@code CANCELLED} with a message starting "reset" when the daemon reset the stream.
+   */
+  public final class RawCall {
+    public final CompletableFuture<Status> done = new CompletableFuture<>();
+    private final CompletableFuture<HttpClientRequest> request = new CompletableFuture<>();
+
+    /** Writes more of the request body; {@code end} half-closes. */
+    public void write(Buffer bytes, boolean end) {
+      HttpClientRequest r = request.join();
+      if (end) {
+        r.end(bytes);
+      } else {
+        r.write(bytes);
+      }
+    }
+
+    /** Resets the stream (RST_STREAM CANCEL), as a client cancel does. */
+    public void reset() {
+      request.join().reset(8);
+    }
+
+    public Status await() {
+      return done.orTimeout(Awaits.PATIENCE.toSeconds(), TimeUnit.SECONDS).join();
+    }
+  }
+
+  /** Opens a Generate call and sends its headers; the body is written with {@link RawCall#write}. */
+  public RawCall rawGenerate() {
+    return rawGenerate(Map.of());
+  }
+
+  /** {@link #rawGenerate()} with extra request headers (e.g. {@code grpc-timeout}). */
+  public RawCall rawGenerate(Map<String, String> headers) {
+    RawCall call = new RawCall();
+    raw.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(daemon.grpcPort())
+        .setURI("/edgelm.v1.Generation/Generate")).onComplete(ar -> {
+          if (ar.failed()) {
+            call.done.completeExceptionally(ar.cause());
+            call.request.completeExceptionally(ar.cause());
+            return;
+          }
+          HttpClientRequest req = ar.result();
+          req.putHeader("content-type", "application/grpc").putHeader("te", "trailers");
+          headers.forEach(req::putHeader);
+          req.exceptionHandler(e -> call.done.complete(failed(e)));
+          req.response().onComplete(rr -> {
+            if (rr.failed()) {
+              call.done.complete(failed(rr.cause()));
+              return;
+            }
+            var resp = rr.result();
+            resp.exceptionHandler(e -> call.done.complete(failed(e)));
+            resp.handler(b -> { });
+            resp.endHandler(v -> {
+              String code = resp.getHeader("grpc-status") != null ? resp.getHeader("grpc-status") : resp.getTrailer("grpc-status");
+              String msg = resp.getHeader("grpc-message") != null ? resp.getHeader("grpc-message") : resp.getTrailer("grpc-message");
+              call.done.complete(new Status(code == null ? GrpcStatus.UNKNOWN : GrpcStatus.valueOf(Integer.parseInt(code)),
+                  msg == null ? null : URLDecoder.decode(msg.replace("+", "%2B"), StandardCharsets.UTF_8)));
+            });
+          });
+          req.setChunked(true);
+          req.sendHead().onComplete(h -> call.request.complete(req));
+        });
+    return call;
+  }
+
+  private static Status failed(Throwable e) {
+    return e instanceof StreamResetException r ? new Status(GrpcStatus.CANCELLED, "reset " + r.getCode())
+        : new Status(GrpcStatus.UNAVAILABLE, String.valueOf(e));
+  }
+
+  /** {@code payload} as one gRPC length-prefixed message (uncompressed). */
+  public static Buffer frame(byte[] payload) {
+    return Buffer.buffer().appendByte((byte) 0).appendInt(payload.length).appendBytes(payload);
   }
 
   private static String message(GrpcClientResponse<?, ?> resp) {
@@ -274,6 +361,7 @@ public final class TestDaemon implements AutoCloseable {
   public void close() {
     try {
       client.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      raw.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       // best effort: the daemon's own close below is what matters

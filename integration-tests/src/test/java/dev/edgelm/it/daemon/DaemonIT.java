@@ -200,6 +200,30 @@ class DaemonIT {
         daemon.metric("edgelm_generated_tokens_total", "\"slow\""), "the tokens-generated counter stopped growing");
   }
 
+  /**
+   * grpc-java resets the stream when its deadline passes, about when the daemon's own timer fires:
+   * a short deadline is counted as DEADLINE_EXCEEDED in the metrics, not as a client cancel.
+   */
+  @Test
+  void generate_50msDeadline_isCountedAsDeadlineExceeded() {
+    String deadline = "rpc_grpc_status=\"DEADLINE_EXCEEDED\"";
+    String cancelled = "rpc_grpc_status=\"CANCELLED\"";
+    String before = daemon.metrics();
+    int calls = 5;
+    for (int i = 0; i < calls; i++) {
+      Await.until("the slow model is idle", () -> daemon.metric("edgelm_active_streams", "\"slow\"") == 0, daemon::metrics);
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> text(GenerationGrpc.newBlockingStub(authed)
+          .withDeadlineAfter(50, TimeUnit.MILLISECONDS).generate(request("slow", "hello", 400)), new ArrayList<>(), new GenerateResponse[1]));
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
+    }
+    Await.until("no stream is in progress", () -> daemon.metric("edgelm_stream_in_progress", "") == 0, daemon::metrics);
+    String after = daemon.metrics();
+    assertEquals(calls, DaemonProcess.metricValue(after, "edgelm_requests_total", deadline)
+        - DaemonProcess.metricValue(before, "edgelm_requests_total", deadline), after);
+    assertEquals(0, DaemonProcess.metricValue(after, "edgelm_requests_total", cancelled)
+        - DaemonProcess.metricValue(before, "edgelm_requests_total", cancelled), after);
+  }
+
   @Test
   void generate_deadline_givesDeadlineExceeded() throws Exception {
     // grpc-java enforces the deadline on both sides; the CLI only sends it, so its status comes from the daemon.

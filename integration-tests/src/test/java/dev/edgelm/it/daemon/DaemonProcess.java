@@ -94,6 +94,34 @@ final class DaemonProcess implements AutoCloseable {
     return grpcPort;
   }
 
+  long pid() {
+    return process.pid();
+  }
+
+  /**
+   * The daemon's heap in use right after a full collection, in bytes: {@code jcmd PID GC.run} (a
+   * System.gc() in the daemon), then {@code jcmd PID GC.heap_info}'s "used" figure of the whole heap.
+   */
+  long heapUsedAfterGc() throws IOException, InterruptedException {
+    jcmd("GC.run");
+    String info = jcmd("GC.heap_info");
+    Matcher m = Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
+    if (!m.find()) {
+      fail("cannot read the heap from jcmd GC.heap_info:\n" + info);
+    }
+    return Long.parseLong(m.group(1)) * 1024;
+  }
+
+  private String jcmd(String command) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(process.pid()), command)
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(Await.PATIENCE.toSeconds(), TimeUnit.SECONDS) || p.exitValue() != 0) {
+      fail("jcmd " + command + " failed: " + out);
+    }
+    return out;
+  }
+
   /** A grpc-java channel to the daemon; {@code window} is the HTTP/2 receive window in bytes (0 = grpc-java's default). */
   ManagedChannel channel(int window) {
     NettyChannelBuilder b = NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext();
