@@ -50,7 +50,8 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
       return print(err, ex, "the daemon answered " + r.status.name() + ": " + r.getMessage(), remoteExitCode(r));
     }
     int code = exitCode(ex);
-    String message = code == ExitCodes.FAILURE && !(ex instanceof EngineException || ex instanceof CompressorException || ex instanceof UncheckedIOException)
+    String message = code == ExitCodes.FAILURE && !(ex instanceof EngineException || ex instanceof CompressorException || ex instanceof UncheckedIOException
+        || ex instanceof BadInputException)
         ? "internal error: " + ex.getClass().getSimpleName() + ": " + oneLine(ex.getMessage())
             + " (set EDGELM_DEBUG=1 for a stack trace and report it)"
         : oneLine(ex.getMessage());
@@ -77,7 +78,7 @@ final class ErrorReporter implements CommandLine.IExecutionExceptionHandler, Com
     if (ex instanceof UsageException || ex instanceof InvalidRequestException || ex instanceof IllegalArgumentException) {
       return ExitCodes.USAGE;
     }
-    if (ex instanceof CheckpointException || ex instanceof ModelPackageException) {
+    if (ex instanceof CheckpointException || ex instanceof ModelPackageException || ex instanceof BadInputException) {
       return ExitCodes.BAD_INPUT;
     }
     return ExitCodes.FAILURE;

@@ -35,6 +35,7 @@ import picocli.CommandLine.Command;
       RmCommand.class,
       GcCommand.class,
       KeygenCommand.class,
+      VerifyCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -112,6 +112,22 @@ class ModelsServiceTest {
   }
 
   @Test
+  void load_packageWithAFlippedByte_isDataLossAndNothingLoads() throws java.io.IOException {
+    start(Map.of());
+    Path extra = FakeModelLoader.writePackage(tmp.resolve("extra"), "extra", 4096);
+    Path weights = extra.resolve("model.onnx.data");
+    byte[] b = java.nio.file.Files.readAllBytes(weights);
+    b[100] ^= 0x01;
+    java.nio.file.Files.write(weights, b); // same size: only the digest tells
+    int loadsBefore = loader.loads();
+    TestDaemon.Reply<ModelInfo> r = d.call(LOAD, LoadModelRequest.newBuilder().setName("extra")
+        .setSource(ModelSource.newBuilder().setPath(extra.toString())).build());
+    assertEquals(GrpcStatus.DATA_LOSS, r.status().status());
+    assertTrue(r.status().message().contains("model.onnx.data does not match the sha256 digest in variant.json"), r.status().message());
+    assertEquals(loadsBefore, loader.loads(), "the loader never saw the damaged package");
+  }
+
+  @Test
   void load_newModelWhenNotAllowed_givesPermissionDenied() {
     start(Map.of("api.allow_new_models", "false"));
     Path extra = FakeModelLoader.writePackage(tmp.resolve("extra"), "extra", 4096);

@@ -4,6 +4,7 @@ import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.hub.AuthException;
 import dev.edgelm.hub.BadReferenceException;
 import dev.edgelm.hub.HubException;
+import dev.edgelm.hub.IntegrityException;
 import dev.edgelm.hub.InvalidReleaseException;
 import dev.edgelm.hub.NotFoundException;
 import dev.edgelm.hub.SignatureRejectedException;
@@ -20,7 +21,7 @@ public final class HubErrors {
     if (e instanceof BadReferenceException) {
       return ExitCodes.USAGE;
     }
-    if (e instanceof InvalidReleaseException) {
+    if (e instanceof InvalidReleaseException || e instanceof IntegrityException) {
       return ExitCodes.BAD_INPUT;
     }
     return ExitCodes.FAILURE;
