@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PublicKey;
 import java.util.ArrayList;
@@ -79,6 +80,33 @@ public final class HubOptionsMixin {
       o = o.withCredentials(Credentials.Provider.of(creds));
     }
     return o;
+  }
+
+  /**
+   * For commands that only read the store (ls, gc, rm, select, verify): whether it exists. A store
+   * named by {@code --store} or {@code $EDGELM_STORE} that does not exist is a mistyped path, an
+   * error ({@link dev.edgelm.cli.BadInputException}, exit 3); the default store may simply not exist
+   * yet (false). Never creates anything.
+   */
+  boolean readableStore() {
+    Path s = storeDir();
+    if (Files.isDirectory(s)) {
+      return true;
+    }
+    String named = store != null ? "--store" : isSet(System.getenv("EDGELM_STORE")) ? "$EDGELM_STORE" : null;
+    if (Files.exists(s)) {
+      throw new dev.edgelm.cli.BadInputException("the store " + s + (named != null ? " (" + named + ")" : "") + " is not a directory;"
+          + " name a store directory");
+    }
+    if (named != null) {
+      throw new dev.edgelm.cli.BadInputException("no store at " + s + " (" + named + "); check the path, or pull a release into it"
+          + " first with 'edgelm pull REF --store " + s + "'");
+    }
+    return false;
+  }
+
+  private static boolean isSet(String v) {
+    return v != null && !v.isBlank();
   }
 
   Path storeDir() {

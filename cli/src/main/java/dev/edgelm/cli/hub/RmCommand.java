@@ -22,9 +22,11 @@ public final class RmCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Reference ref = Reference.parse(reference);
-    boolean removed;
-    try (Hub h = Hub.open(hub.toOptions())) {
-      removed = h.store().remove(ref);
+    boolean removed = false;
+    if (hub.readableStore()) {
+      try (Hub h = Hub.open(hub.toOptions())) {
+        removed = h.store().remove(ref);
+      }
     }
     if (!removed) {
       throw new IllegalArgumentException("the store holds no pull of " + ref + "; 'edgelm ls' lists what it holds");
