@@ -128,6 +128,24 @@ class ModelsServiceTest {
   }
 
   @Test
+  void configuredModel_damagedAfterItWasWritten_failsToLoadAndGenerateIsDataLoss() throws java.io.IOException {
+    Path bad = FakeModelLoader.writePackage(tmp.resolve("bad"), "extra", 4096);
+    Path weights = bad.resolve("model.onnx.data");
+    byte[] b = java.nio.file.Files.readAllBytes(weights);
+    b[7] ^= 0x01;
+    java.nio.file.Files.write(weights, b);
+    d = TestDaemon.start(loader, Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
+        "models.extra.path", bad.toString(), "hub.store", tmp.resolve("store").toString()));
+    Awaits.until("extra has failed", () -> d.call(DESCRIBE, DescribeModelRequest.newBuilder().setName("extra").build()).single().getState()
+        == ModelState.MODEL_STATE_FAILED);
+    TestDaemon.Stream s = d.generate(GenerateRequest.newBuilder().setModel("extra").setPrompt("a").build());
+    assertEquals(GrpcStatus.DATA_LOSS, s.await().status());
+    assertTrue(s.await().message().contains("model.onnx.data does not match"), s.await().message());
+    assertEquals(GrpcStatus.OK, d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").build()).await().status(),
+        "the intact model still serves");
+  }
+
+  @Test
   void load_newModelWhenNotAllowed_givesPermissionDenied() {
     start(Map.of("api.allow_new_models", "false"));
     Path extra = FakeModelLoader.writePackage(tmp.resolve("extra"), "extra", 4096);

@@ -3,7 +3,6 @@ package dev.edgelm.engine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
@@ -12,6 +11,7 @@ import java.util.HexFormat;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * SHA-256 of files, computed at most once per process for each version of a file.
@@ -73,13 +73,8 @@ public final class FileDigests {
   /** What identifies one version of a file without reading it. */
   private record Stamp(long size, long modifiedNanos, Object fileKey) {
     static Stamp of(Path file) throws IOException {
-      BasicFileAttributes a;
-      try {
-        a = Files.readAttributes(file, BasicFileAttributes.class);
-      } catch (NoSuchFileException e) {
-        throw new NoSuchFileException(file.toString(), null, "no such file");
-      }
-      return new Stamp(a.size(), a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS), a.fileKey());
+      BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+      return new Stamp(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), a.fileKey());
     }
   }
 
