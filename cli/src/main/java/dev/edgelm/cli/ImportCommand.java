@@ -35,8 +35,8 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--name", description = "Model name recorded in the package (default: SRC's name).")
   String name;
 
-  @Option(names = "--allow-unused", description = "Import even when the checkpoint holds tensors config.json does not use "
-      + "(they are left out, with a warning naming them); without it that is an error.")
+  @Option(names = "--allow-unused", description = "Import even when the checkpoint holds tensors that its configuration "
+      + "does not use (they are left out, with a warning naming them); without it that is an error.")
   boolean allowUnused;
 
   @Option(names = "--force", description = "Replace the package at --out (only an edgelm package is ever replaced).")
