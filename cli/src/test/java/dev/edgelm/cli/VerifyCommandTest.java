@@ -101,6 +101,7 @@ class VerifyCommandTest {
 
     Run pulled = run("pull", ref, "--store", store.toString());
     assertEquals(0, pulled.exit, pulled.err);
+    assertTrue(pulled.err.contains("edgelm: warning: the store's copy of model.onnx") && pulled.err.contains("downloaded again"), pulled.err);
     assertEquals(ExitCodes.OK, run("verify", "--store", store.toString()).exit);
   }
 

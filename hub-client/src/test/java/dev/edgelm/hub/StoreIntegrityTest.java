@@ -44,7 +44,15 @@ class StoreIntegrityTest {
       Path blob = blob("store", pkg.resolve("model.onnx.data"));
       damage(blob, 1000);
 
-      InstalledVariant again = hub.pull(release, "int8", ProgressListener.NONE);
+      List<String> damagedSeen = new java.util.ArrayList<>();
+      InstalledVariant again = hub.pull(release, "int8", new ProgressListener() {
+        @Override
+        public void damagedInStore(String file, Digest digest) {
+          damagedSeen.add(file);
+        }
+      });
+
+      assertEquals(List.of("model.onnx.data"), damagedSeen, "the listener hears which file was damaged");
 
       assertEquals(weights, again.bytesDownloaded(), "the damaged file, and only it, was fetched again");
       assertArrayEquals(Files.readAllBytes(pkg.resolve("model.onnx.data")), Files.readAllBytes(again.packageDir().resolve("model.onnx.data")));

@@ -214,6 +214,7 @@ public final class DefaultHub implements Hub {
         }
         if (c == BlobStore.Check.DAMAGED) {
           damaged.add(l);
+          listener.damagedInStore(l.path(), l.digest());
         }
       }
       if (!damaged.isEmpty() && t instanceof StoreTarget) {
