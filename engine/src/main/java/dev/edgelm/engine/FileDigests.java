@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -19,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Why a cache: a package's weights are verified against {@code variant.json} every time the
  * package is opened, and one process may open the same package several times (config validation,
  * load, a reload after eviction, a report over many variants). A file is hashed again only when its
- * version changes: the cache key is the file's absolute path with its size, modification time and
- * file key (device and inode on Linux), read before hashing and again after; an entry is stored only
+ * version changes: the cache key is the file's absolute path with its size, modification time,
+ * change time (Linux) and file key (device and inode), read before hashing and again after; an entry is stored only
  * when both agree, so a file rewritten while it was hashed is hashed again next time. What this does
  * not catch is bytes that change underneath an unchanged stamp after they were hashed (bit rot while
  * this process runs): the next process sees them.
@@ -70,11 +71,21 @@ public final class FileDigests {
     return digest;
   }
 
-  /** What identifies one version of a file without reading it. */
-  private record Stamp(long size, long modifiedNanos, Object fileKey) {
+  /**
+   * What identifies one version of a file without reading it. On Linux the inode's change time is
+   * part of it: every write moves it on and, unlike the modification time, no caller can set it
+   * back, so an in-place edit that restores the old mtime is still seen.
+   */
+  private record Stamp(long size, long modifiedNanos, long changedNanos, Object fileKey) {
     static Stamp of(Path file) throws IOException {
       BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-      return new Stamp(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), a.fileKey());
+      long changed = -1;
+      try {
+        changed = ((FileTime) Files.getAttribute(file, "unix:ctime")).to(TimeUnit.NANOSECONDS);
+      } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+        // size, mtime and file key only
+      }
+      return new Stamp(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), changed, a.fileKey());
     }
   }
 

@@ -86,6 +86,17 @@ class PackageVerificationTest {
   }
 
   @Test
+  void open_fileEditedInPlaceWithItsModificationTimeSetBack_isStillHashedAgain() throws IOException {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.getFileStore(pkg).supportsFileAttributeView("unix"), "needs the inode change time");
+    ModelPackage.open(pkg, counting);
+    FileTime mtime = Files.getLastModifiedTime(pkg.resolve("model.onnx"));
+    flipByte(pkg.resolve("model.onnx"), 40);
+    Files.setLastModifiedTime(pkg.resolve("model.onnx"), mtime); // size, mtime and inode as before; only ctime moved
+    assertThrows(CorruptPackageException.class, () -> ModelPackage.open(pkg, counting));
+    assertEquals(3, hashes.get());
+  }
+
+  @Test
   void describe_readsTheDescriptorWithoutHashing() throws IOException {
     Path copy = copyOf(pkg, "copy");
     flipByte(copy.resolve("model.onnx"), 40);

@@ -5,13 +5,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Digests of store files, computed at most once per process for each version of a file: the key is
- * the path with its size, modification time and file key (device and inode), read before and after
+ * the path with its size, modification and change time and file key (device and inode), read before and after
  * hashing; a file that changed while it was hashed is not remembered. A pull that reuses what the
  * store holds therefore re-reads each file once per process, not once per pull (the daemon pulls on
  * every load and tag change). The engine keeps its own cache of the same shape for package files
@@ -49,10 +50,21 @@ final class VerifiedFiles {
     return digest(file).equals(expected);
   }
 
-  private record Stamp(long size, long modifiedNanos, Object fileKey) {
+  /**
+   * What identifies one version of a file without reading it. On Linux the inode's change time is
+   * part of it: every write moves it on and, unlike the modification time, no caller can set it
+   * back, so an in-place edit that restores the old mtime is still seen.
+   */
+  private record Stamp(long size, long modifiedNanos, long changedNanos, Object fileKey) {
     static Stamp of(Path file) throws IOException {
       BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-      return new Stamp(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), a.fileKey());
+      long changed = -1;
+      try {
+        changed = ((FileTime) Files.getAttribute(file, "unix:ctime")).to(TimeUnit.NANOSECONDS);
+      } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+        // size, mtime and file key only
+      }
+      return new Stamp(a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), changed, a.fileKey());
     }
   }
 
