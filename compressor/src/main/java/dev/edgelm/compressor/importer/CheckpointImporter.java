@@ -80,7 +80,7 @@ public final class CheckpointImporter {
         List<String> unused = ckpt.unread(type.equals("gpt2") ? n -> HfGpt2Importer.ignorable(n, tied) : n -> HfLlamaImporter.ignorable(n, tied));
         if (!unused.isEmpty() && !allowUnused) {
           throw new CheckpointException(src + " holds " + describeUnused(unused) + " that config.json does not use"
-              + " (does it name too few layers?); fix config.json, or pass --allow-unused to import without them");
+              + " (does it name too few layers?); fix config.json, or import with 'edgelm import --allow-unused' to leave them out");
         }
         return new Weights(src.getFileName().toString(), ir, digest(ckpt.weightFiles()), Kind.HUGGING_FACE, unused);
       } catch (IllegalArgumentException e) {
