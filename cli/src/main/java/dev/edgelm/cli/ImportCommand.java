@@ -35,13 +35,21 @@ final class ImportCommand implements Callable<Integer> {
   @Option(names = "--name", paramLabel = "NAME", description = "Model name recorded in the package (default: SRC's name).")
   String name;
 
+  @Option(names = "--allow-unused", description = "Import even when the checkpoint holds tensors that its configuration "
+      + "does not use (they are left out, with a warning naming them); without it that is an error.")
+  boolean allowUnused;
+
   @Option(names = "--force", description = "Replace the package at --out (only an edgelm package is ever replaced).")
   boolean force;
 
   @Override
   public Integer call() {
     PackageWriter.Target target = new PackageWriter.Target(out, force, Arrays.asList(source, tokenizer)).check();
-    ImportedModel imported = CheckpointImporter.importCheckpoint(source, tokenizer);
+    ImportedModel imported = CheckpointImporter.importCheckpoint(source, tokenizer, allowUnused);
+    if (!imported.unusedTensors().isEmpty()) {
+      spec.commandLine().getErr().println("edgelm: warning: left out " + CheckpointImporter.describeUnused(imported.unusedTensors())
+          + " of " + source + " that config.json does not use (--allow-unused)");
+    }
     VariantDescriptor d = write(imported, name, target);
     spec.commandLine().getErr().printf("imported %s (%s, %,d parameters, %s of weights) into %s%n",
         d.getModel(), d.getArchitecture().getFamily(), d.getParameterCount(), Bytes.size(d.getWeightBytes()), out);

@@ -5,9 +5,13 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** An input file named on the command line is missing, unreadable or corrupt: exit status {@link ExitCodes#BAD_INPUT}. */
+/** An input the command line names (a file, a package, a store) is missing, unreadable or corrupt: exit status {@link ExitCodes#BAD_INPUT}. */
 public final class InputFileException extends RuntimeException {
   private static final long serialVersionUID = 1L;
+
+  public InputFileException(String message) {
+    super(message);
+  }
 
   public InputFileException(String message, Throwable cause) {
     super(message, cause);

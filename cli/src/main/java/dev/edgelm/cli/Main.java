@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
       RmCommand.class,
       GcCommand.class,
       KeygenCommand.class,
+      VerifyCommand.class,
     })
 public final class Main implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -122,6 +122,39 @@ class CliErrorsTest {
   }
 
   @Test
+  void import_configWithFewerLayersThanTheCheckpoint_isRefusedUnlessAllowed() throws IOException {
+    Path dir = gpt2FixtureWithLayers(3);
+    assertImportFails(dir, ExitCodes.BAD_INPUT, "12 tensors (h.3.attn.c_attn.bias", "and 7 more", "--allow-unused");
+
+    Path out = tmp.resolve("three-layers");
+    CommandLine cl = Main.commandLine();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(new StringWriter(), true));
+    cl.setErr(new PrintWriter(err, true));
+    assertEquals(0, cl.execute("import", dir.toString(), "--out", out.toString(), "--allow-unused"), err.toString());
+    assertTrue(err.toString().startsWith("edgelm: warning: left out 12 tensors (h.3.attn.c_attn.bias"), err.toString());
+    assertEquals(3, dev.edgelm.engine.ModelPackage.open(out).descriptor().getArchitecture().getNumLayers());
+  }
+
+  /** gpt2-fixture (4 layers) whose config.json names {@code layers}; the weights and tokenizer are links to the shared files. */
+  private Path gpt2FixtureWithLayers(int layers) throws IOException {
+    Path src = dev.edgelm.engine.testing.SharedAssets.require("models/gpt2-fixture");
+    Path dir = Files.createDirectory(tmp.resolve("gpt2-fixture-" + layers));
+    try (Stream<Path> files = Files.list(src)) {
+      for (Path f : files.toList()) {
+        if (!f.getFileName().toString().equals("config.json")) {
+          Files.createSymbolicLink(dir.resolve(f.getFileName()), f);
+        }
+      }
+    }
+    String config = Files.readString(src.resolve("config.json"));
+    String patched = config.replaceFirst("\"n_layer\": 4", "\"n_layer\": " + layers);
+    assertFalse(patched.equals(config), "test setup");
+    Files.writeString(dir.resolve("config.json"), patched);
+    return dir;
+  }
+
+  @Test
   void import_missingSource() {
     assertImportFails(tmp.resolve("nothing-here"), ExitCodes.BAD_INPUT, "does not exist");
   }

@@ -2,6 +2,7 @@ package dev.edgelm.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.hub.Hub;
@@ -121,10 +122,42 @@ class SelectionCommandsTest {
   }
 
   private String[] select(String ref, String... more) {
+    try {
+      java.nio.file.Files.createDirectories(tmp.resolve("store")); // select reads a store; it never creates one
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     List<String> a = new java.util.ArrayList<>(List.of("select", ref, "--store", tmp.resolve("store").toString(), "--cache-dir", tmp.toString(),
         "--arch", "x86_64", "--bandwidth", "20GiB/s"));
     a.addAll(List.of(more));
     return a.toArray(String[]::new);
+  }
+
+  @Test
+  void select_defaultStoreNotCreatedYet_selectsWithoutCreatingIt() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("EDGELM_STORE") == null && System.getenv("XDG_DATA_HOME") == null,
+        "the default store comes from the environment here");
+    String ref = publish();
+    String home = System.getProperty("user.home");
+    System.setProperty("user.home", tmp.resolve("home").toString());
+    try {
+      Run r = run("select", ref, "--cache-dir", tmp.toString(), "--arch", "x86_64", "--bandwidth", "20GiB/s", "--cpu-features", "avx2,fma");
+      assertEquals(0, r.exit(), r.err());
+      assertFalse(java.nio.file.Files.exists(tmp.resolve("home")), "a query creates no store");
+    } finally {
+      System.setProperty("user.home", home);
+    }
+  }
+
+  @Test
+  void select_mistypedStore_isOneLineErrorAndCreatesNothing() {
+    String ref = publish();
+    Path typo = tmp.resolve("stroe");
+    Run r = run("select", ref, "--store", typo.toString(), "--cache-dir", tmp.toString(), "--arch", "x86_64", "--bandwidth", "20GiB/s");
+    assertEquals(ExitCodes.BAD_INPUT, r.exit(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().startsWith("edgelm: error: no store at " + typo), r.err());
+    assertFalse(java.nio.file.Files.exists(typo));
   }
 
   @Test

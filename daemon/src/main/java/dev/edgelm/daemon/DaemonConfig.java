@@ -596,7 +596,7 @@ public record DaemonConfig(
       if (hasPath) {
         path = v.path(p + "path").toAbsolutePath().normalize();
         try {
-          ModelPackage.open(path);
+          ModelPackage.describe(path); // digests are checked when the model loads, not before the ports are bound
         } catch (EngineException e) {
           throw v.invalid(p + "path", "must be a model package directory (" + e.getMessage() + ")");
         }

@@ -112,6 +112,40 @@ class ModelsServiceTest {
   }
 
   @Test
+  void load_packageWithAFlippedByte_isDataLossAndNothingLoads() throws java.io.IOException {
+    start(Map.of());
+    Path extra = FakeModelLoader.writePackage(tmp.resolve("extra"), "extra", 4096);
+    Path weights = extra.resolve("model.onnx.data");
+    byte[] b = java.nio.file.Files.readAllBytes(weights);
+    b[100] ^= 0x01;
+    java.nio.file.Files.write(weights, b); // same size: only the digest tells
+    int loadsBefore = loader.loads();
+    TestDaemon.Reply<ModelInfo> r = d.call(LOAD, LoadModelRequest.newBuilder().setName("extra")
+        .setSource(ModelSource.newBuilder().setPath(extra.toString())).build());
+    assertEquals(GrpcStatus.DATA_LOSS, r.status().status());
+    assertTrue(r.status().message().contains("model.onnx.data does not match the sha256 digest in variant.json"), r.status().message());
+    assertEquals(loadsBefore, loader.loads(), "the loader never saw the damaged package");
+  }
+
+  @Test
+  void configuredModel_damagedAfterItWasWritten_failsToLoadAndGenerateIsDataLoss() throws java.io.IOException {
+    Path bad = FakeModelLoader.writePackage(tmp.resolve("bad"), "extra", 4096);
+    Path weights = bad.resolve("model.onnx.data");
+    byte[] b = java.nio.file.Files.readAllBytes(weights);
+    b[7] ^= 0x01;
+    java.nio.file.Files.write(weights, b);
+    d = TestDaemon.start(loader, Map.of("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString(),
+        "models.extra.path", bad.toString(), "hub.store", tmp.resolve("store").toString()));
+    Awaits.until("extra has failed", () -> d.call(DESCRIBE, DescribeModelRequest.newBuilder().setName("extra").build()).single().getState()
+        == ModelState.MODEL_STATE_FAILED);
+    TestDaemon.Stream s = d.generate(GenerateRequest.newBuilder().setModel("extra").setPrompt("a").build());
+    assertEquals(GrpcStatus.DATA_LOSS, s.await().status());
+    assertTrue(s.await().message().contains("model.onnx.data does not match"), s.await().message());
+    assertEquals(GrpcStatus.OK, d.generate(GenerateRequest.newBuilder().setModel("tiny").setPrompt("a").build()).await().status(),
+        "the intact model still serves");
+  }
+
+  @Test
   void load_newModelWhenNotAllowed_givesPermissionDenied() {
     start(Map.of("api.allow_new_models", "false"));
     Path extra = FakeModelLoader.writePackage(tmp.resolve("extra"), "extra", 4096);

@@ -85,6 +85,10 @@ public record HubOptions(
         DEFAULT_REQUEST_TIMEOUT, Ticker.SYSTEM, Sleeper.SYSTEM, DiskSpace.SYSTEM);
   }
 
+  public HubOptions withStoreDir(Path v) {
+    return new HubOptions(v, offline, signaturePolicy, trustedKeys, credentials, plainHttp, caFile, retry, bandwidthLimit, minFreeBytes, connectTimeout, requestTimeout, ticker, sleeper, diskSpace);
+  }
+
   public HubOptions withOffline(boolean v) {
     return new HubOptions(storeDir, v, signaturePolicy, trustedKeys, credentials, plainHttp, caFile, retry, bandwidthLimit, minFreeBytes, connectTimeout, requestTimeout, ticker, sleeper, diskSpace);
   }

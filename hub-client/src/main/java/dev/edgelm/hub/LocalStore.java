@@ -23,6 +23,13 @@ public interface LocalStore {
   boolean remove(Reference reference);
 
   /**
+   * Re-reads every blob (its name is its sha256) and every file of every package directory (against
+   * the digests its manifest records) and reports each that does not match. Changes nothing: a
+   * later {@code pull} of a release that uses a damaged file removes and downloads it again.
+   */
+  StoreVerification verify();
+
+  /**
    * Removes blobs and package directories no ref record reaches, and partial downloads no pull is
    * working on. Waits for running pulls to finish.
    */

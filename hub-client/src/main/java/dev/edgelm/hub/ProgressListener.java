@@ -21,6 +21,12 @@ public interface ProgressListener {
   /** A file is complete and verified ({@code fromStore}: nothing had to be fetched or uploaded). */
   default void fileCompleted(String file, Digest digest, long size, boolean fromStore) {}
 
+  /**
+   * A file the store already held no longer matches its digest (damaged on disk since it was
+   * stored): it was removed and is fetched again, or, offline, the pull fails.
+   */
+  default void damagedInStore(String file, Digest digest) {}
+
   /** A retryable failure happened; the next attempt starts after {@code delay}. */
   default void retrying(int attempt, Duration delay, String reason) {}
 

@@ -359,4 +359,26 @@ class RegistryHubTest {
       assertThrows(OfflineMissException.class, () -> hub.resolve(ref.withTag("2")));
     }
   }
+
+  @Test
+  void offline_blobDamagedAfterPull_isRefusedAsIntegrityErrorAndRemoved() throws IOException {
+    FakeRegistry reg = registry(FakeRegistry.Auth.NONE);
+    Path p = pkg("int8", 8 << 10, 1);
+    Reference ref = publish(reg.authority(), null, p);
+    try (Hub hub = Hub.open(options("store"))) {
+      hub.pull(ref, "int8", ProgressListener.NONE);
+    }
+    reg.close();
+    Path blob = tmp.resolve("store/blobs/sha256").resolve(Digest.of(p.resolve("model.onnx.data")).hex());
+    java.nio.file.Files.setPosixFilePermissions(blob, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    byte[] b = java.nio.file.Files.readAllBytes(blob);
+    b[42] ^= 0x01;
+    java.nio.file.Files.write(blob, b);
+    try (Hub hub = Hub.open(options("store").withOffline(true))) {
+      Release r = hub.resolve(ref);
+      IntegrityException e = assertThrows(IntegrityException.class, () -> hub.pull(r, "int8", ProgressListener.NONE));
+      assertTrue(e.getMessage().contains("model.onnx.data") && e.getMessage().contains("pull it again while online"), e.getMessage());
+      assertFalse(java.nio.file.Files.exists(blob), "the damaged blob is removed, so the next online pull fetches it");
+    }
+  }
 }

@@ -32,12 +32,16 @@ public final class GcCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    GcResult r;
-    try (Hub h = Hub.open(store.toOptions())) {
-      r = h.store().gc();
+    if (store.readableStore()) {
+      GcResult r;
+      try (Hub h = Hub.open(store.toOptions())) {
+        r = h.store().gc();
+      }
+      spec.commandLine().getOut().printf("removed %d blobs (%s), %d packages, %d partial downloads; kept %d blobs (%s)%n",
+          r.blobsRemoved(), Bytes.size(r.bytesFreed()), r.packagesRemoved(), r.partialsRemoved(), r.blobsKept(), Bytes.size(r.bytesKept()));
+    } else {
+      spec.commandLine().getOut().println("no store at " + store.storeDir() + " yet: nothing to collect there");
     }
-    spec.commandLine().getOut().printf("removed %d blobs (%s), %d packages, %d partial downloads; kept %d blobs (%s)%n",
-        r.blobsRemoved(), Bytes.size(r.bytesFreed()), r.packagesRemoved(), r.partialsRemoved(), r.blobsKept(), Bytes.size(r.bytesKept()));
     for (Path dir : partialsIn) {
       if (!Files.isDirectory(dir)) {
         throw new IllegalArgumentException("--partials-in " + dir + " is not a directory; name the parent directory of an --out");

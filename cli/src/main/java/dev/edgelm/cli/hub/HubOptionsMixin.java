@@ -54,6 +54,11 @@ public final class HubOptionsMixin {
     return store.storeDir();
   }
 
+  /** See {@link StoreOptionMixin#readableStore()}. */
+  boolean readableStore() {
+    return store.readableStore();
+  }
+
   /**
    * The policy {@code --verify} names; without it, {@code require} once a key is trusted (a host that trusts a key
    * takes no unsigned release unless told to), else {@code warn}.

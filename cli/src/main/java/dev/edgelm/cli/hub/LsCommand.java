@@ -20,9 +20,11 @@ public final class LsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    List<StoredRelease> releases;
-    try (Hub h = Hub.open(store.toOptions())) {
-      releases = h.store().list();
+    List<StoredRelease> releases = List.of();
+    if (store.readableStore()) {
+      try (Hub h = Hub.open(store.toOptions())) {
+        releases = h.store().list();
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     if (releases.isEmpty()) {

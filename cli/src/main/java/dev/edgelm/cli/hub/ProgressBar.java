@@ -1,6 +1,7 @@
 package dev.edgelm.cli.hub;
 
 import dev.edgelm.cli.Bytes;
+import dev.edgelm.hub.Digest;
 import dev.edgelm.hub.Progress;
 import dev.edgelm.hub.ProgressListener;
 import java.io.PrintWriter;
@@ -47,6 +48,13 @@ final class ProgressBar implements ProgressListener {
       err.println(line(p));
       err.flush();
     }
+  }
+
+  @Override
+  public void damagedInStore(String file, Digest digest) {
+    err.println("edgelm: warning: the store's copy of " + file + " (" + digest.shortHex() + ") no longer matches its digest"
+        + " (damaged on disk); it was removed and is downloaded again");
+    err.flush();
   }
 
   @Override

@@ -22,9 +22,11 @@ public final class RmCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Reference ref = Reference.parse(reference);
-    boolean removed;
-    try (Hub h = Hub.open(store.toOptions())) {
-      removed = h.store().remove(ref);
+    boolean removed = false;
+    if (store.readableStore()) {
+      try (Hub h = Hub.open(store.toOptions())) {
+        removed = h.store().remove(ref);
+      }
     }
     if (!removed) {
       throw new IllegalArgumentException("the store holds no pull of " + ref + "; 'edgelm ls' lists what it holds");

@@ -1,6 +1,5 @@
 package dev.edgelm.cli.hub;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.cli.HostFlagsMixin;
@@ -14,6 +13,8 @@ import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.Reference;
 import dev.edgelm.hub.Release;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -66,7 +67,7 @@ public final class SelectCommand implements Callable<Integer> {
   @Mixin HubOptionsMixin hub;
 
   @Override
-  public Integer call() throws InvalidProtocolBufferException {
+  public Integer call() throws java.io.IOException {
     Reference ref = Reference.parse(reference);
     Map<String, String> keys = new LinkedHashMap<>();
     if (context != null) {
@@ -85,11 +86,18 @@ public final class SelectCommand implements Callable<Integer> {
     SelectionPolicy policy = policy(config, ref);
     HostCapabilities h = HostProbe.create(config.host().probeOptions()).probe();
     Selection s;
-    try (Hub hb = Hub.open(hub.toOptions())) {
+    // select reads the index and configs through a store (which caches them); without one yet it
+    // uses a throwaway store rather than create the default one as a side effect of a query.
+    Path scratch = hub.readableStore() ? null : Files.createTempDirectory("edgelm-select-");
+    try (Hub hb = Hub.open(scratch == null ? hub.toOptions() : hub.toOptions().withStoreDir(scratch))) {
       Release release = hb.resolve(ref);
       VariantSelector selector = VariantSelector.create(VariantSelector.Options.INDEX_ONLY
           .withDescriptors((r, e) -> Optional.of(hb.details(r, e.id()).descriptor())));
       s = selector.select(release, h, policy);
+    } finally {
+      if (scratch != null) {
+        deleteTree(scratch);
+      }
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
@@ -124,5 +132,13 @@ public final class SelectCommand implements Callable<Integer> {
     String pinned = variant != null ? variant : m != null ? m.variant() : null;
     return config.selectionPolicy(new DaemonConfig.Model(m != null ? m.name() : "select", null, ref.toString(), pinned, false, maxConcurrent,
         config.generation().maxQueued(), false));
+  }
+
+  private static void deleteTree(Path dir) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 }

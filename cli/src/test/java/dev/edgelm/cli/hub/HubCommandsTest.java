@@ -1,8 +1,10 @@
 package dev.edgelm.cli.hub;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.edgelm.cli.Main;
 import dev.edgelm.hub.Progress;
@@ -13,6 +15,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -109,10 +113,49 @@ class HubCommandsTest {
   }
 
   @Test
-  void ls_emptyStore_saysSo() {
+  void ls_emptyStore_saysSo() throws java.io.IOException {
+    Files.createDirectories(tmp.resolve("store"));
     Run r = run("ls", "--store", tmp.resolve("store").toString());
     assertEquals(0, r.exit());
     assertTrue(r.err().contains("holds no releases"), r.err());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"ls", "gc", "rm"})
+  void readOnlyCommand_mistypedStore_isOneLineErrorAndCreatesNothing(String command) {
+    Path typo = tmp.resolve("nested/stroe");
+    Run r = command.equals("rm") ? run("rm", "oci:" + tmp.resolve("hub") + ":1", "--store", typo.toString())
+        : run(command, "--store", typo.toString());
+    assertEquals(3, r.exit(), r.err());
+    assertEquals(1, r.err().lines().count(), r.err());
+    assertTrue(r.err().startsWith("edgelm: error: no store at " + typo + " (--store)"), r.err());
+    assertFalse(Files.exists(tmp.resolve("nested")), "nothing is created");
+  }
+
+  @Test
+  void readOnlyCommand_storeIsAFile_isOneLineError() throws java.io.IOException {
+    Path file = Files.writeString(tmp.resolve("notes.txt"), "x");
+    Run r = run("ls", "--store", file.toString());
+    assertEquals(3, r.exit(), r.err());
+    assertTrue(r.err().contains("is not a directory"), r.err());
+  }
+
+  @Test
+  void ls_defaultStoreNotCreatedYet_saysSoAndCreatesNothing() {
+    assumeTrue(System.getenv("EDGELM_STORE") == null && System.getenv("XDG_DATA_HOME") == null, "the default store comes from the environment here");
+    String home = System.getProperty("user.home");
+    System.setProperty("user.home", tmp.resolve("home").toString());
+    try {
+      Run r = run("ls");
+      assertEquals(0, r.exit(), r.err());
+      assertTrue(r.err().contains("holds no releases"), r.err());
+      Run gc = run("gc");
+      assertEquals(0, gc.exit(), gc.err());
+      assertTrue(gc.out().contains("nothing to collect"), gc.out());
+      assertFalse(Files.exists(tmp.resolve("home")), "no default store is created by a query");
+    } finally {
+      System.setProperty("user.home", home);
+    }
   }
 
   @Test

@@ -25,6 +25,7 @@ final class HfCheckpoint implements AutoCloseable {
   private final JsonNode config;
   private final Map<String, SafetensorsFile> tensorFile = new LinkedHashMap<>();
   private final List<SafetensorsFile> files = new ArrayList<>();
+  private final Set<String> read = new java.util.HashSet<>();
 
   private HfCheckpoint(Path dir, JsonNode config) {
     this.dir = dir;
@@ -128,12 +129,18 @@ final class HfCheckpoint implements AutoCloseable {
     if (f == null) {
       throw new CheckpointException(dir + " has no tensor '" + name + "' (is this the model_type config.json says?)");
     }
+    read.add(name);
     int[] shape = f.entry(name).shape();
     if (!Arrays.equals(shape, expectedShape)) {
       throw new CheckpointException("tensor '" + name + "' in " + f.file() + " has shape " + Arrays.toString(shape)
           + " but config.json implies " + Arrays.toString(expectedShape));
     }
     return f.read(name);
+  }
+
+  /** Tensors of the checkpoint no {@link #read} asked for, minus those {@code ignorable} accepts, sorted. */
+  List<String> unread(java.util.function.Predicate<String> ignorable) {
+    return names().stream().filter(n -> !read.contains(n) && !ignorable.test(n)).toList();
   }
 
   int intConfig(String key, int fallback) {

@@ -19,6 +19,14 @@ import java.util.List;
 final class HfGpt2Importer {
   private HfGpt2Importer() {}
 
+  /** Buffers some GPT-2 checkpoints carry that are not weights: the causal mask and its fill value. */
+  private static final java.util.regex.Pattern BUFFERS = java.util.regex.Pattern.compile("(transformer\\.)?h\\.\\d+\\.attn\\.(masked_)?bias");
+
+  /** Whether a tensor the importer did not read may be left out without losing anything. */
+  static boolean ignorable(String name, boolean tied) {
+    return BUFFERS.matcher(name).matches() || (tied && name.equals("lm_head.weight"));
+  }
+
   static ModelIr read(HfCheckpoint ckpt) {
     String act = ckpt.stringConfig("activation_function", "gelu_new");
     if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {

@@ -21,6 +21,14 @@ import java.util.List;
 final class HfLlamaImporter {
   private HfLlamaImporter() {}
 
+  /**
+   * Whether a tensor the importer did not read may be left out without losing anything: rotary
+   * frequency buffers (recomputed from rope_theta), and a stored head when the embedding is tied.
+   */
+  static boolean ignorable(String name, boolean tied) {
+    return name.endsWith("rotary_emb.inv_freq") || (tied && name.equals("lm_head.weight"));
+  }
+
   static ModelIr read(HfCheckpoint ckpt) {
     JsonNode scaling = ckpt.config().get("rope_scaling");
     if (scaling != null && !scaling.isNull()) {

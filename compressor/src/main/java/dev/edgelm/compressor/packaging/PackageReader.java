@@ -2,7 +2,6 @@ package dev.edgelm.compressor.packaging;
 
 import dev.edgelm.compressor.CheckpointException;
 import dev.edgelm.compressor.UsageException;
-import dev.edgelm.compressor.importer.Digests;
 import dev.edgelm.compressor.ir.Block;
 import dev.edgelm.compressor.ir.DenseEmbedding;
 import dev.edgelm.compressor.ir.Family;
@@ -18,7 +17,6 @@ import dev.edgelm.engine.ModelPackageException;
 import dev.edgelm.proto.onnx.ModelProto;
 import dev.edgelm.proto.onnx.StringStringEntryProto;
 import dev.edgelm.proto.onnx.TensorProto;
-import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,7 +79,6 @@ public final class PackageReader {
       throw new UsageException(root + " holds the variant '" + d.getId() + "' (method " + d.getMethod().getName()
           + "); compress the fp32 package made by 'edgelm import' instead");
     }
-    verifyDigests(root, d);
     ModelConfig config;
     try {
       config = ModelConfig.fromProto(d.getArchitecture());
@@ -118,24 +115,6 @@ public final class PackageReader {
     Linear head = c.tiedEmbeddings() ? null : w.linear(ModelIr.HEAD);
     return new ModelIr(c, new DenseEmbedding(w.tensor(DenseEmbedding.INITIALIZER)),
         gpt2 ? w.tensor("pos_embed.weight") : null, blocks, w.norm("final_norm", gpt2), head);
-  }
-
-  private static void verifyDigests(Path root, VariantDescriptor d) {
-    for (PackageFile f : d.getFilesList()) {
-      if (!f.getRole().equals("model") && !f.getRole().equals("weights")) {
-        continue;
-      }
-      Path file = root.resolve(f.getPath());
-      try {
-        String actual = Digests.sha256(file);
-        if (!f.getDigest().isEmpty() && !actual.equals(f.getDigest())) {
-          throw new CheckpointException(file + " has digest " + actual + " but " + PackageWriter.DESCRIPTOR + " records "
-              + f.getDigest() + "; the package is corrupt, import it again");
-        }
-      } catch (IOException e) {
-        throw new CheckpointException("cannot read " + file + ": " + e.getMessage(), e);
-      }
-    }
   }
 
   /** The package's fp32 initializers by name, read on demand (inline or from the external data file). */

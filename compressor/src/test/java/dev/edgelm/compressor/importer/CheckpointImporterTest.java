@@ -195,6 +195,58 @@ class CheckpointImporterTest {
     assertTrue(e.getMessage().contains("truncated"), e.getMessage());
   }
 
+  @Test
+  void readWeights_configWithFewerLayersThanTheCheckpoint_isRefusedNamingUnusedTensors() throws IOException {
+    Path dir = gpt2FixtureWithLayers(2);
+    CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointImporter.readWeights(dir));
+    assertTrue(e.getMessage().contains("24 tensors (h.2.attn.c_attn.bias, h.2.attn.c_attn.weight"), e.getMessage());
+    assertTrue(e.getMessage().contains("and 19 more") && e.getMessage().contains("--allow-unused"), e.getMessage());
+  }
+
+  @Test
+  void readWeights_allowUnused_importsTheLayersConfigNamesAndListsTheRest() throws IOException {
+    Path dir = gpt2FixtureWithLayers(2);
+    CheckpointImporter.Weights w = CheckpointImporter.readWeights(dir, true);
+    assertEquals(2, w.ir().blocks().size());
+    assertEquals(24, w.unusedTensors().size());
+    assertTrue(w.unusedTensors().stream().allMatch(n -> n.startsWith("h.2.") || n.startsWith("h.3.")), w.unusedTensors().toString());
+  }
+
+  @Test
+  void readWeights_everyTensorUsed_reportsNothingUnused() {
+    assertEquals(java.util.List.of(), CheckpointImporter.readWeights(SharedAssets.require("models/gpt2-fixture"), false).unusedTensors());
+    assertEquals(java.util.List.of(), CheckpointImporter.readWeights(SharedAssets.require("models/stories260K-hf"), false).unusedTensors());
+  }
+
+  @Test
+  void ignorable_buffersAndTiedHead_butNotWeights() {
+    assertTrue(HfGpt2Importer.ignorable("h.3.attn.bias", false));
+    assertTrue(HfGpt2Importer.ignorable("transformer.h.0.attn.masked_bias", false));
+    assertTrue(HfGpt2Importer.ignorable("lm_head.weight", true));
+    assertTrue(!HfGpt2Importer.ignorable("lm_head.weight", false));
+    assertTrue(!HfGpt2Importer.ignorable("h.3.attn.c_attn.bias", false));
+    assertTrue(HfLlamaImporter.ignorable("model.layers.0.self_attn.rotary_emb.inv_freq", false));
+    assertTrue(!HfLlamaImporter.ignorable("model.layers.0.self_attn.q_proj.weight", true));
+  }
+
+  /** gpt2-fixture (4 layers) with a config.json naming {@code layers}; the other files are links to the shared, read-only ones. */
+  private Path gpt2FixtureWithLayers(int layers) throws IOException {
+    Path src = SharedAssets.require("models/gpt2-fixture");
+    Path dir = Files.createDirectories(tmp.resolve("gpt2-fixture-" + layers));
+    try (var files = Files.list(src)) {
+      for (Path f : files.toList()) {
+        if (!f.getFileName().toString().equals("config.json")) {
+          Files.createSymbolicLink(dir.resolve(f.getFileName()), f);
+        }
+      }
+    }
+    ObjectNode config = (ObjectNode) new ObjectMapper().readTree(src.resolve("config.json").toFile());
+    assertEquals(4, config.get("n_layer").asInt());
+    config.put("n_layer", layers);
+    Files.writeString(dir.resolve("config.json"), config.toString());
+    return dir;
+  }
+
   private Path synthCopy() {
     Path dir = tmp.resolve("ckpt");
     SynthCheckpoint.write(Preset.GPT2_TINY, 1, SafetensorsWriter.Dtype.F32, dir);

@@ -10,6 +10,7 @@ import dev.edgelm.daemon.NotReadyException;
 import dev.edgelm.daemon.ServingException;
 import dev.edgelm.daemon.UnauthenticatedException;
 import dev.edgelm.daemon.UnknownModelException;
+import dev.edgelm.engine.CorruptPackageException;
 import dev.edgelm.engine.EngineException;
 import dev.edgelm.engine.InvalidRequestException;
 import dev.edgelm.engine.ModelPackageException;
@@ -36,7 +37,8 @@ import java.util.concurrent.ExecutionException;
  * litmus test: UNAVAILABLE when the same call may succeed if simply retried (model loading, hub
  * unreachable, draining), FAILED_PRECONDITION when it will not until something changes (the model
  * does not fit, no variant suits the host, the package is corrupt, a signature is rejected), RESOURCE_EXHAUSTED when capacity
- * is temporarily full (queue, disk), DATA_LOSS for content that does not match its digest.
+ * is temporarily full (queue, disk), DATA_LOSS for content that does not match its digest
+ * (a pulled blob, or a package file whose sha256 differs from its {@code variant.json}).
  *
  * <p>The hub's {@link AuthException} is the daemon's own registry credentials failing, not the
  * caller's: it maps to FAILED_PRECONDITION (an operator must fix the daemon's configuration);
@@ -93,6 +95,8 @@ public final class StatusMapper {
   private static GrpcStatus engineStatus(EngineException e) {
     if (e instanceof InvalidRequestException) {
       return GrpcStatus.INVALID_ARGUMENT;
+    } else if (e instanceof CorruptPackageException) {
+      return GrpcStatus.DATA_LOSS;
     } else if (e instanceof ModelPackageException) {
       return GrpcStatus.FAILED_PRECONDITION;
     } else if (e instanceof RuntimeFailureException) {

@@ -41,6 +41,7 @@ class StatusMapperTest {
         Arguments.of(new NotAllowedException("x"), GrpcStatus.PERMISSION_DENIED),
         Arguments.of(new DeadlineExceededException("x"), GrpcStatus.DEADLINE_EXCEEDED),
         Arguments.of(new ModelPackageException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.engine.CorruptPackageException(java.nio.file.Path.of("model.onnx"), "x"), GrpcStatus.DATA_LOSS),
         Arguments.of(new RuntimeFailureException("x"), GrpcStatus.INTERNAL),
         Arguments.of(new BadReferenceException("x"), GrpcStatus.INVALID_ARGUMENT),
         Arguments.of(new NotFoundException("x"), GrpcStatus.NOT_FOUND),

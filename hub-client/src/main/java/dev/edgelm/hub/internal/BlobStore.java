@@ -76,6 +76,37 @@ final class BlobStore {
     }
   }
 
+  /**
+   * Whether blob {@code d} is present with {@code size} bytes and content that still hashes to
+   * {@code d} (hashed once per process while unchanged). A blob that does not is deleted, so the
+   * next fetch downloads it again; the caller learns that it was damaged from {@link Check#DAMAGED}.
+   */
+  Check check(Digest d, long size) {
+    Path p = path(d);
+    if (!has(d, size)) {
+      return Check.ABSENT;
+    }
+    try {
+      if (VerifiedFiles.matches(p, d, size)) {
+        return Check.INTACT;
+      }
+      Files.deleteIfExists(p);
+      return Check.DAMAGED;
+    } catch (NoSuchFileException e) {
+      return Check.ABSENT;
+    } catch (IOException e) {
+      throw new StoreException("cannot read blob " + p + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** What {@link #check} found. */
+  enum Check {
+    INTACT,
+    ABSENT,
+    /** Present but its bytes no longer match its name: removed. */
+    DAMAGED
+  }
+
   /** Bytes of an unfinished download of {@code d}, 0 if none. */
   long partialSize(Digest d) {
     try {

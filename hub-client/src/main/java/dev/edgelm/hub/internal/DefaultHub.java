@@ -197,10 +197,31 @@ public final class DefaultHub implements Hub {
     Path pkg = packages.resolve(e.manifestDigest().hex());
     TransferMeter meter = new TransferMeter(listener, options.ticker());
     long total = det.downloadBytes();
+    // What the store holds is re-verified before it is reused: bytes can rot on disk after a pull.
+    // A damaged package directory is taken apart and a damaged blob removed, then fetched again.
+    if (Files.isDirectory(pkg) && !packageIntact(det, pkg)) {
+      DefaultLocalStore.deleteTree(pkg);
+    }
     if (Files.isDirectory(pkg)) {
       meter.start(total, total, det.files().size());
     } else {
-      List<PackageLayer> missing = det.files().stream().filter(l -> !blobs.has(l.digest(), l.size())).toList();
+      List<PackageLayer> damaged = new ArrayList<>();
+      List<PackageLayer> missing = new ArrayList<>();
+      for (PackageLayer l : det.files()) {
+        BlobStore.Check c = blobs.check(l.digest(), l.size());
+        if (c != BlobStore.Check.INTACT) {
+          missing.add(l);
+        }
+        if (c == BlobStore.Check.DAMAGED) {
+          damaged.add(l);
+          listener.damagedInStore(l.path(), l.digest());
+        }
+      }
+      if (!damaged.isEmpty() && t instanceof StoreTarget) {
+        throw new IntegrityException("the store's copy of " + damaged.stream().map(PackageLayer::path).collect(Collectors.joining(", "))
+            + " of variant '" + e.id() + "' of " + release.reference() + " no longer matches its digest (damaged on disk) and was removed;"
+            + " pull it again while online");
+      }
       long present = 0;
       long need = 0;
       for (PackageLayer l : det.files()) {
@@ -267,6 +288,24 @@ public final class DefaultHub implements Hub {
       throw new InsufficientDiskException("not enough disk for variant '" + variantId + "': it needs " + need
           + " bytes plus a reserve of " + options.minFreeBytes() + ", but " + root + " has " + usable
           + " usable; free space (e.g. edgelm gc) or choose a smaller variant");
+    }
+  }
+
+  /**
+   * Whether every file of the package directory (and its {@code variant.json}) still has the bytes
+   * its manifest names. Package files are normally hard links to store blobs; where the file system
+   * made copies, the copies are what the engine reads, so the files themselves are checked.
+   */
+  private boolean packageIntact(VariantDetails det, Path pkg) {
+    try {
+      for (PackageLayer l : det.files()) {
+        if (!VerifiedFiles.matches(pkg.resolve(l.path()), l.digest(), l.size())) {
+          return false;
+        }
+      }
+      return VerifiedFiles.matches(pkg.resolve(ReleaseCodec.DESCRIPTOR_FILE), det.configDigest(), -1);
+    } catch (IOException ex) {
+      return false;
     }
   }
 

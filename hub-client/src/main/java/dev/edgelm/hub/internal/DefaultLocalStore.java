@@ -7,6 +7,7 @@ import dev.edgelm.hub.LocalStore;
 import dev.edgelm.hub.Reference;
 import dev.edgelm.hub.SignatureCheck;
 import dev.edgelm.hub.StoreException;
+import dev.edgelm.hub.StoreVerification;
 import dev.edgelm.hub.StoredRelease;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -111,6 +112,96 @@ final class DefaultLocalStore implements LocalStore {
       return null;
     });
     return existed[0];
+  }
+
+  @Override
+  public StoreVerification verify() {
+    try (StoreLock.Held ignored = lock.shared()) {
+      List<StoreVerification.Damaged> damaged = new ArrayList<>();
+      int files = 0;
+      long bytes = 0;
+      for (Path p : children(blobs.blobDir())) {
+        String name = p.getFileName().toString();
+        files++;
+        bytes += sizeOf(p);
+        Digest expected;
+        try {
+          expected = Digest.parse(Digest.ALGORITHM + ":" + name);
+        } catch (RuntimeException notADigest) {
+          damaged.add(new StoreVerification.Damaged(p, "is not named by a sha256 digest; remove it"));
+          continue;
+        }
+        Digest actual = digestOf(p);
+        if (!actual.equals(expected)) {
+          damaged.add(new StoreVerification.Damaged(p, "holds content with digest " + actual + ", not the digest it is stored under"
+              + " (damaged on disk); pull the release that uses it again: pull replaces damaged files"));
+        }
+      }
+      for (Path pkg : children(packages)) {
+        if (pkg.getFileName().toString().startsWith(".")) {
+          continue;
+        }
+        for (Map.Entry<String, Digest> f : packageFiles(pkg).entrySet()) {
+          Path file = pkg.resolve(f.getKey());
+          Path blob = blobs.path(f.getValue());
+          if (!Files.isRegularFile(file)) {
+            damaged.add(new StoreVerification.Damaged(file, "is missing; pull its release again"));
+            continue;
+          }
+          if (sameFile(file, blob)) {
+            continue; // a hard link to a blob checked above
+          }
+          files++;
+          bytes += sizeOf(file);
+          if (!digestOf(file).equals(f.getValue())) {
+            damaged.add(new StoreVerification.Damaged(file, "does not match its digest " + f.getValue() + " (damaged on disk);"
+                + " pull its release again: pull replaces damaged files"));
+          }
+        }
+      }
+      damaged.sort(java.util.Comparator.comparing(StoreVerification.Damaged::file));
+      return new StoreVerification(files, bytes, damaged);
+    }
+  }
+
+  /** The files a package directory should hold, by relative path, with their digests (from its manifest). */
+  private Map<String, Digest> packageFiles(Path pkg) {
+    Map<String, Digest> out = new java.util.TreeMap<>();
+    Digest manifest;
+    try {
+      manifest = Digest.parse(Digest.ALGORITHM + ":" + pkg.getFileName());
+    } catch (RuntimeException notADigest) {
+      return out;
+    }
+    blobs.read(manifest).ifPresent(b -> {
+      Oci.Manifest m = Oci.read(b, Oci.Manifest.class, "manifest " + manifest);
+      for (Oci.Descriptor l : m.layers()) {
+        String title = l.annotation(dev.edgelm.hub.HubFormat.TITLE);
+        if (title != null) {
+          out.put(title, l.parsedDigest());
+        }
+      }
+      if (m.config() != null) {
+        out.put(ReleaseCodec.DESCRIPTOR_FILE, m.config().parsedDigest());
+      }
+    });
+    return out;
+  }
+
+  private static boolean sameFile(Path a, Path b) {
+    try {
+      return Files.exists(b) && Files.isSameFile(a, b);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static Digest digestOf(Path file) {
+    try {
+      return Digest.of(file);
+    } catch (IOException e) {
+      throw new StoreException("cannot read " + file + ": " + e.getMessage(), e);
+    }
   }
 
   @Override

@@ -76,6 +76,7 @@ class DataSafetyIT {
     assertEquals(List.of(), hidden(work), "SIGTERM removed the partial and its lock");
     assertFalse(Files.exists(work.resolve("a")));
 
+    Files.createDirectories(tmp.resolve("store")); // gc --store collects an existing store; a missing one is an error
     Process killed = startCompress(work, "b");
     Path partial = awaitPartial(work, killed);
     signal(killed, "STOP"); // frozen mid-write: its lock is still held

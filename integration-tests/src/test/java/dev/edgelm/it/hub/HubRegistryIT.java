@@ -211,9 +211,9 @@ class HubRegistryIT {
       } catch (java.nio.file.NoSuchFileException none) {
         // No package directory at all.
       }
-      // The CLI says it in one line and exits non-zero.
+      // The CLI says it in one line and exits 3 (corrupt input), as the README's contract says.
       HubCli.Run cli = HubCli.run("pull", ref.toString(), "--store", store.toString());
-      assertEquals(1, cli.exit());
+      assertEquals(3, cli.exit());
       assertTrue(cli.err().lines().anyMatch(l -> l.startsWith("edgelm: error: ") && l.contains("corrupt")), cli.err());
     }
   }
