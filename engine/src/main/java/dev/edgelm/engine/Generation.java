@@ -31,7 +31,11 @@ import java.util.function.Consumer;
  * releases it early (use try-with-resources when a caller may stop driving a generation midway).
  */
 public final class Generation implements AutoCloseable {
-  private final Sequence sequence;
+  private final LanguageModel model;
+  /** The KV cache; null while {@linkplain #suspend() suspended}. */
+  private Sequence sequence;
+  /** Every token sampled so far (the last one is {@code unfed}): what a resumed sequence is rebuilt from. */
+  private int[] generated = new int[16];
   private final int[] promptIds;
   private final int maxTokens;
   private final Ticker ticker;
@@ -52,6 +56,7 @@ public final class Generation implements AutoCloseable {
   private long endNanos = -1;
 
   private Generation(LanguageModel model, GenerationRequest request, int[] promptIds) {
+    this.model = model;
     this.promptIds = promptIds;
     this.maxTokens = request.maxTokens();
     this.ticker = request.ticker();
@@ -108,12 +113,20 @@ public final class Generation implements AutoCloseable {
     long stepStart = ticker.read();
     SampledToken token;
     try {
-      float[] logits = unfed < 0 ? sequence.append(promptIds) : sequence.append(unfed);
+      float[] logits;
+      if (sequence == null) { // resumed after suspend(): rebuild the KV cache from the prompt and every token so far
+        sequence = model.newSequence();
+        int[] history = Arrays.copyOf(promptIds, promptIds.length + completionTokens);
+        System.arraycopy(generated, 0, history, promptIds.length, completionTokens);
+        logits = sequence.append(history);
+      } else {
+        logits = unfed < 0 ? sequence.append(promptIds) : sequence.append(unfed);
+      }
       token = sampler.sample(logits);
     } catch (RuntimeException e) {
       finished = true;
       endNanos = ticker.read();
-      sequence.close();
+      closeSequence();
       throw e;
     }
     long now = ticker.read();
@@ -124,7 +137,10 @@ public final class Generation implements AutoCloseable {
     }
     int id = token.id();
     sampler.observe(id);
-    completionTokens++;
+    if (completionTokens == generated.length) {
+      generated = Arrays.copyOf(generated, generated.length * 2);
+    }
+    generated[completionTokens++] = id;
     unfed = id;
 
     if (eos.isPresent() && id == eos.getAsInt()) {
@@ -155,8 +171,32 @@ public final class Generation implements AutoCloseable {
     finished = true;
     finishReason = reason;
     endNanos = ticker.read();
-    sequence.close();
+    closeSequence();
     return new GenerationChunk(id, logprob, top, text, reason);
+  }
+
+  private void closeSequence() {
+    if (sequence != null) {
+      sequence.close();
+      sequence = null;
+    }
+  }
+
+  /**
+   * Frees the KV cache between steps (for a scheduler that lends this generation's memory to another while its
+   * reader catches up); the next {@link #next()} rebuilds it by running the prompt and every token so far at once,
+   * then continues exactly where it stopped (the sampler's state is kept, so a seeded or greedy generation yields the
+   * same tokens). Idempotent; a finished generation is unaffected.
+   */
+  public void suspend() {
+    if (!finished) {
+      closeSequence();
+    }
+  }
+
+  /** Whether the KV cache is freed by {@link #suspend()} and not yet rebuilt. */
+  public boolean isSuspended() {
+    return !finished && sequence == null;
   }
 
   /** Makes the next step end the generation as {@link FinishReason#CANCELLED}. Any thread; idempotent. */
@@ -196,7 +236,7 @@ public final class Generation implements AutoCloseable {
       finished = true;
       finishReason = FinishReason.CANCELLED;
       endNanos = ticker.read();
-      sequence.close();
+      closeSequence();
     }
   }
 
