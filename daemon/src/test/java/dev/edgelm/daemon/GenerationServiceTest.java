@@ -1,6 +1,7 @@
 package dev.edgelm.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgelm.daemon.testing.Awaits;
@@ -418,6 +419,42 @@ class GenerationServiceTest {
     assertEquals(1, TestDaemon.metricValue(m, "edgelm_stream_stalled_total", "tiny"));
     assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_paused", ""));
     assertEquals(0, TestDaemon.metricValue(m, "edgelm_stream_buffered_messages", ""));
+  }
+
+  @Test
+  void generate_pausedStreamLendsItsSlotToAWaitingCall_thenFinishesWhenItsReaderCatchesUp() throws InterruptedException {
+    java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000).beforeAppend(call -> {
+      if (call == 3) {
+        try {
+          gate.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4"));
+    TestDaemon.Stream slow = d.generate(request("tiny", 3_000));
+    Awaits.until("the first message arrives", () -> !slow.messages.isEmpty());
+    slow.pause(); // its reader stops taking messages
+    TestDaemon.Stream waiting = d.generate(request("tiny", 5));
+    Awaits.until("the second call waits for the only slot", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
+    gate.countDown(); // the slow stream runs on until its reader pushes back, then pauses with a call waiting
+
+    TestDaemon.Status w = waiting.await();
+    assertEquals(GrpcStatus.OK, w.status(), "the waiting call got the paused stream's slot: " + w);
+    assertEquals(5, waiting.last().getUsage().getCompletionTokens());
+    assertFalse(slow.done.isDone(), "the slow stream is still paused");
+    assertEquals(1, d.metric("edgelm_stream_yielded_total", "tiny"), d.metrics());
+
+    slow.resume();
+    TestDaemon.Status s = slow.await();
+    assertEquals(GrpcStatus.OK, s.status(), s.toString());
+    assertEquals(3_000, slow.last().getUsage().getCompletionTokens(), "it went on where it stopped, to its max_tokens");
+    assertEquals(3_000, slow.messages.stream().mapToInt(GenerateResponse::getTokenIdsCount).sum());
+    Awaits.until("every sequence is closed", () -> model.openSequences() == 0);
+    assertEquals(0, d.metric("edgelm_active_streams", "tiny"));
   }
 
   @Test

@@ -66,6 +66,25 @@ final class Admission {
         + maxQueued + " waiting (its max_concurrent and max_queued); retry later");
   }
 
+  /**
+   * A running generation that lent its slot ({@link #release()}) while its reader fell behind takes one back: now
+   * when one is free ({@link Entry#ADMITTED}), else first in line ({@link Entry#QUEUED}), ahead of new arrivals and
+   * not counted against {@code maxQueued}: it was admitted once already.
+   */
+  Entry rejoin(Waiter waiter) {
+    lock.lock();
+    try {
+      if (running < maxConcurrent && queue.isEmpty()) {
+        running++;
+        return Entry.ADMITTED;
+      }
+      queue.addFirst(waiter);
+      return Entry.QUEUED;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Removes a queued waiter; false when it is not queued (it was admitted meanwhile and must release its slot). */
   boolean leave(Waiter waiter) {
     lock.lock();

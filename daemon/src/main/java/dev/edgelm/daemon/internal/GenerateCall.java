@@ -54,6 +54,13 @@ import java.util.logging.Logger;
  * wake-up is never lost and a stream is never resumed twice. Nothing is buffered but those few
  * messages.
  *
+ * <p>Slow readers do not hold slots others wait for: when a stream pauses while calls are queued for
+ * its model, it lends its slot to the first of them and frees its KV cache ({@link Generation#suspend()};
+ * no worker runs a paused stream, so the context may touch its generation). Once its reader has taken
+ * every message, it takes a slot back ({@link Admission#rejoin}: first in line) and its next step
+ * rebuilds the cache from the prompt and the tokens so far. A cancelled lender ends without a slot
+ * (its last step runs no model).
+ *
  * <p>Stalled readers: a pause that lasts {@code generation.stall_timeout} (timed by the injected
  * {@link Scheduler}, armed on the context once the worker has stopped) resets the stream and frees
  * its slot, so a reader that takes nothing cannot hold a slot forever. Each pause has a number; a
@@ -110,6 +117,10 @@ final class GenerateCall implements Admission.Waiter {
   private Phase phase = Phase.NEW;
   private boolean started;
   private boolean holdsSlot;
+  /** Paused, it lent its slot to a waiting call and freed its KV cache; it needs a slot back to go on. */
+  private boolean lentSlot;
+  /** Lent its slot and waits in the admission queue for one (no worker, not paused). */
+  private boolean rejoining;
   /** A status has been sent (or the client is gone): nothing more is written. */
   private boolean responded;
   private boolean clientGone;
@@ -236,6 +247,12 @@ final class GenerateCall implements Admission.Waiter {
   public void admitted() {
     context.runOnContext(v -> {
       holdsSlot = true;
+      if (rejoining) { // a lender's slot is back: go on (or, cancelled meanwhile, end)
+        rejoining = false;
+        lentSlot = false;
+        submit();
+        return;
+      }
       if (responded || phase != Phase.QUEUED) {
         finish(null, null); // gave up while the slot was on its way: hand it on
       } else {
@@ -281,7 +298,7 @@ final class GenerateCall implements Admission.Waiter {
         // A write may have completed since the check: look again, so that no wake-up is lost.
         if (!mayContinue() || !paused.compareAndSet(true, false)) {
           long pause = pauses.incrementAndGet();
-          context.runOnContext(v -> armStallTimer(pause));
+          context.runOnContext(v -> onPaused(pause));
           return;
         }
         svc.streams.paused(false);
@@ -449,10 +466,49 @@ final class GenerateCall implements Admission.Waiter {
   }
 
   private void resumeIfPaused() {
-    if (paused.get() && mayContinue() && paused.compareAndSet(true, false)) {
+    if (paused.get() && (lentSlot ? mayTakeSlotBack() : mayContinue()) && paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
       disarmStallTimer();
+      if (lentSlot && !cancelRequested) {
+        takeSlotBack();
+      } else {
+        submit(); // a cancelled lender ends without a slot: its last step runs no model
+      }
+    }
+  }
+
+  // ---- context: lending the slot while the reader catches up ---------------------------------
+
+  /** The worker stopped for a slow reader (pause number {@code pause}). */
+  private void onPaused(long pause) {
+    armStallTimer(pause);
+    if (finished || !holdsSlot || cancelRequested || !paused.get() || pauses.get() != pause || served.admission.queued() == 0) {
+      return;
+    }
+    if (generation != null) {
+      generation.suspend(); // paused: no worker runs it, and its next run is submitted from here
+    }
+    lentSlot = true;
+    holdsSlot = false;
+    svc.telemetry.streamYielded(req.model());
+    served.admission.release(); // to the first waiting call
+  }
+
+  /**
+   * A lender goes on once its reader has taken every message (not at the first free place in the buffer: each time it
+   * takes a slot back it rebuilds its KV cache, so it then runs until the buffer is full again), or to end.
+   */
+  private boolean mayTakeSlotBack() {
+    return discardOutput || cancelRequested || (unsent.get() == 0 && !queueFull);
+  }
+
+  private void takeSlotBack() {
+    if (served.admission.rejoin(this) == Admission.Entry.ADMITTED) {
+      holdsSlot = true;
+      lentSlot = false;
       submit();
+    } else {
+      rejoining = true; // admitted() submits
     }
   }
 
@@ -587,6 +643,11 @@ final class GenerateCall implements Admission.Waiter {
       stepsAtCancel = modelSteps.get();
       svc.streams.cancelling(true);
     }
+    if (rejoining && served.admission.leave(this)) {
+      rejoining = false;
+      submit(); // end without waiting for a slot: the step runs no model
+      return;
+    } // else: admitted() is on its way, and submits
     resumeIfPaused(); // a paused stream holds no worker: give it one to end (a drained one once its message has room)
   }
 

@@ -118,6 +118,7 @@ public final class Telemetry implements AutoCloseable {
   private final LongHistogram stepsAfterCancel;
   private final LongCounter authRejected;
   private final LongCounter streamsStalled;
+  private final LongCounter streamsYielded;
 
   private Telemetry(SdkMeterProvider meterProvider, SdkTracerProvider tracerProvider, PrometheusMetricReader prometheus, Gauges gauges) {
     this.meterProvider = meterProvider;
@@ -160,6 +161,8 @@ public final class Telemetry implements AutoCloseable {
     streamsStalled = meter.counterBuilder("edgelm.stream.stalled").setUnit("{stream}")
         .setDescription("Streams cancelled because their reader took no message for generation.stall_timeout (counted CANCELLED in edgelm.requests).")
         .build();
+    streamsYielded = meter.counterBuilder("edgelm.stream.yielded").setUnit("{stream}")
+        .setDescription("Times a stream paused for its reader lent its slot (and freed its KV cache) to a waiting call.").build();
 
     meter.gaugeBuilder("edgelm.active_streams").ofLongs().setUnit("{stream}").setDescription("Generations running (admitted).")
         .buildWithCallback(m -> perModel(gauges, m, 0));
@@ -297,6 +300,10 @@ public final class Telemetry implements AutoCloseable {
 
   void streamStalled(String model) {
     streamsStalled.add(1, model(model));
+  }
+
+  void streamYielded(String model) {
+    streamsYielded.add(1, model(model));
   }
 
   /** The Prometheus text exposition of every metric. Collects synchronously: call it off event loops. */

@@ -30,6 +30,24 @@ class AdmissionTest {
   }
 
   @Test
+  void rejoin_aLenderGetsAFreeSlotAtOnce_elseIsFirstInLine_beyondMaxQueued() {
+    Admission a = new Admission("m", 1, 1);
+    a.enter(waiter("lender"));
+    a.enter(waiter("new"));
+    a.release(); // the lender lends its slot to "new"
+    assertEquals(List.of("new"), admitted);
+    assertEquals(Admission.Entry.QUEUED, a.enter(waiter("later")));
+    assertEquals(Admission.Entry.QUEUED, a.rejoin(waiter("lender")), "queued although max_queued is reached");
+    assertEquals(2, a.queued());
+    a.release();
+    assertEquals(List.of("new", "lender"), admitted, "ahead of the call that arrived before it rejoined");
+    a.release();
+    a.release();
+    assertEquals(0, a.running());
+    assertEquals(Admission.Entry.ADMITTED, a.rejoin(waiter("again")));
+  }
+
+  @Test
   void release_handsTheSlotToTheLongestWaiter() {
     Admission a = new Admission("m", 1, 3);
     a.enter(waiter("1"));
