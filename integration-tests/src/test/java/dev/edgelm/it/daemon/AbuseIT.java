@@ -37,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AbuseIT {
   private static final int MALFORMED = 5_000;
   private static final int IN_FLIGHT = 64;
-  private static final int SLOW_READERS = 3;
+  /** As many as the model's max_concurrent: only slots the slow readers lend let anyone else in. */
+  private static final int SLOW_READERS = 4;
   private static final int NORMAL = 8;
 
   @TempDir static Path work;
@@ -131,6 +132,8 @@ class AbuseIT {
     for (CompletableFuture<String> f : normal) {
       assertFalse(f.get(Await.PATIENCE.toSeconds(), TimeUnit.SECONDS).isEmpty(), "a normal request completed with text");
     }
+    assertTrue(slow.stream().noneMatch(s -> s.closed.isDone()), "the normal requests did not wait for the slow readers to finish");
+    assertTrue(daemon.metric("edgelm_stream_yielded_total", "stories") >= 1, "slow readers lent their slots");
     reader.shutdownNow();
     slow.forEach(s -> s.request(Integer.MAX_VALUE));
     for (ManualStream s : slow) {
