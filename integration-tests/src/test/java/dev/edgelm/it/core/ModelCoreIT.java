@@ -13,6 +13,7 @@ import dev.edgelm.engine.ScoringPlan;
 import dev.edgelm.engine.SessionSettings;
 import dev.edgelm.engine.testing.ReferenceOutputs;
 import dev.edgelm.engine.testing.SharedAssets;
+import dev.edgelm.it.daemon.ItModels;
 import dev.edgelm.it.testing.EdgelmCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,13 +113,16 @@ class ModelCoreIT {
     assertEquals(expected.get("perplexity").asDouble(), got.get("perplexity").asDouble(), 0.005 * expected.get("perplexity").asDouble());
   }
 
+  /**
+   * {@code ./edgelm synth --preset gpt2-small} and {@code ./edgelm import} run in {@link ItModels#gpt2Small()},
+   * which keeps the import's stderr: the daemon ITs serve that same package, so the suite writes and
+   * imports its 124M weights once.
+   */
   @Test
   void synthGpt2Small_importThenGenerate_works() throws Exception {
-    Path ckpt = tmp.resolve("gpt2-small");
-    Path pkg = tmp.resolve("gpt2-small-pkg");
-    EdgelmCommand.run(tmp, QUICK, "synth", "--preset", "gpt2-small", "--out", ckpt.toString()).assertSuccess();
-    EdgelmCommand.Result imported = EdgelmCommand.run(tmp, QUICK, "import", ckpt.toString(), "--out", pkg.toString()).assertSuccess();
-    assertTrue(imported.err().contains("124,439,808 parameters"), imported.err());
+    Path pkg = ItModels.gpt2Small();
+    String imported = ItModels.gpt2SmallImportLog();
+    assertTrue(imported.contains("124,439,808 parameters"), imported);
     EdgelmCommand.Result r = EdgelmCommand.run(tmp, QUICK, "generate", "--model", pkg.toString(), "--prompt", "Hello",
         "--max-tokens", "8", "--stats").assertSuccess();
     assertTrue(r.err().contains("8 generated"), r.err());
