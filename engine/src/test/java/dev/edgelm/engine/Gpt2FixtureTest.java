@@ -76,7 +76,9 @@ class Gpt2FixtureTest {
 
   /**
    * The reference protocol on WikiText-2 (test, first half): ~1136 windows of 256 tokens, about a
-   * minute on two cores. Skip with {@code -DexcludedGroups=slow}.
+   * minute on two cores. Skip with {@code -DexcludedGroups=slow}. This is the suite's only run over
+   * the whole file: {@code ImportedModelReferenceTest} (compressor) and {@code ModelCoreIT} score
+   * slices against this export with the same {@link Scorer} and rely on this check for the reference.
    */
   @Test
   @Tag("slow")

@@ -2,27 +2,34 @@ package dev.edgelm.it.daemon;
 
 import dev.edgelm.compressor.importer.CheckpointImporter;
 import dev.edgelm.compressor.importer.ImportedModel;
-import dev.edgelm.compressor.importer.SafetensorsWriter;
 import dev.edgelm.compressor.packaging.PackageWriter;
-import dev.edgelm.compressor.synth.Preset;
-import dev.edgelm.compressor.synth.SynthCheckpoint;
 import dev.edgelm.engine.testing.SharedAssets;
+import dev.edgelm.it.testing.EdgelmCommand;
 import dev.edgelm.proto.v1.Method;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Model packages for the daemon ITs, made with the compressor once and kept under
+ * Model packages for the ITs, made once and kept under
  * {@code integration-tests/target/it-models} (a rerun reuses them; {@code mvn clean} drops them):
  * stories260K (real weights, from {@code ../shared}; tests skip without it) and a synthetic
  * GPT-2 small (124M random weights, about 20 ms a token here: slow enough to cancel mid-stream).
+ *
+ * <p>GPT-2 small is made as a user makes it, with {@code ./edgelm synth} and {@code ./edgelm import},
+ * and the import's stderr is kept: {@code ModelCoreIT} checks those two commands on this package, so
+ * a suite writes and imports its 500 MB of weights once, not once per class that needs it.
  */
 public final class ItModels {
+  private static final Duration CLI_TIMEOUT = Duration.ofMinutes(10);
+
   private ItModels() {}
 
   private static Path dir() {
@@ -34,16 +41,39 @@ public final class ItModels {
     return cached("stories260K", out -> write(CheckpointImporter.importCheckpoint(bin, null), "stories260K", out));
   }
 
+  /** The fp32 package of synthetic GPT-2 small (seed 0), named {@code gpt2-small}. */
   public static synchronized Path gpt2Small() {
-    return cached("gpt2-small", out -> {
-      Path ckpt = out.resolveSibling(out.getFileName() + ".ckpt");
-      SynthCheckpoint.write(Preset.fromId("gpt2-small"), 0, SafetensorsWriter.Dtype.F32, ckpt);
-      try {
-        write(CheckpointImporter.importCheckpoint(ckpt, null), "gpt2-small", out);
-      } finally {
-        delete(ckpt);
-      }
+    return gpt2SmallCli().resolve("package");
+  }
+
+  /** What {@code ./edgelm import} printed on stderr when it made {@link #gpt2Small()}. */
+  public static synchronized String gpt2SmallImportLog() {
+    try {
+      return Files.readString(gpt2SmallCli().resolve("import.stderr"), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Path gpt2SmallCli() {
+    return cached("gpt2-small-cli", List.of("package/variant.json", "import.stderr"), out -> {
+      Path work = Files.createDirectories(out.resolve("work")); // the checkpoint and the commands' output files
+      Path ckpt = work.resolve("checkpoint");
+      cli(work, "synth", "--preset", "gpt2-small", "--out", ckpt.toString());
+      EdgelmCommand.Result imported = cli(work, "import", ckpt.toString(), "--name", "gpt2-small", "--out",
+          out.resolve("package").toString());
+      delete(work);
+      Files.writeString(out.resolve("import.stderr"), imported.err(), StandardCharsets.UTF_8);
     });
+  }
+
+  private static EdgelmCommand.Result cli(Path workDir, String... args) throws IOException {
+    try {
+      return EdgelmCommand.run(workDir, CLI_TIMEOUT, args).assertSuccess();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running edgelm " + String.join(" ", args), e);
+    }
   }
 
   private interface Maker {
@@ -51,8 +81,13 @@ public final class ItModels {
   }
 
   private static Path cached(String name, Maker maker) {
+    return cached(name, List.of("variant.json"), maker);
+  }
+
+  /** {@code dir()/name}, made by {@code maker} (into a partial directory renamed when done) unless all of {@code complete} exist. */
+  private static Path cached(String name, List<String> complete, Maker maker) {
     Path target = dir().resolve(name);
-    if (Files.isRegularFile(target.resolve("variant.json"))) {
+    if (complete.stream().allMatch(f -> Files.isRegularFile(target.resolve(f)))) {
       return target;
     }
     Path tmp = dir().resolve(name + ".partial");
