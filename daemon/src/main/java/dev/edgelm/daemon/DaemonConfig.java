@@ -465,7 +465,9 @@ public record DaemonConfig(
     for (String k : v.list("hub.trusted_keys")) {
       Path p = Path.of(k);
       if (!Files.isRegularFile(p)) {
-        throw v.invalid("hub.trusted_keys", "names " + k + ", which is not a file");
+        // The error shows the value: name the missing file only when the value lists more than one.
+        throw v.invalid("hub.trusted_keys", v.list("hub.trusted_keys").size() == 1 ? "must name readable files (no such file)"
+            : "names " + k + ", which is not a readable file");
       }
       keys.add(p);
     }

@@ -180,6 +180,14 @@ class DaemonConfigTest {
   }
 
   @Test
+  void missingKeyFile_isNamedOnce() {
+    String missing = tmp.resolve("release.pub").toString();
+    ConfigException e = invalid(DaemonConfig.ConfigSources.ofFlags(Map.of("hub.trusted_keys", missing)));
+    assertEquals("hub.trusted_keys", e.key());
+    assertEquals(1, e.getMessage().split(java.util.regex.Pattern.quote(missing), -1).length - 1, e.getMessage());
+  }
+
+  @Test
   void hubVerify_defaultsToRequireOnceAKeyIsTrusted() throws Exception {
     Path key = Files.writeString(tmp.resolve("release.pub"), "x");
     assertEquals(dev.edgelm.hub.SignaturePolicy.WARN, flags(Map.of()).hub().verify());
