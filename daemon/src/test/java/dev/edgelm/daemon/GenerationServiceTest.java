@@ -404,16 +404,15 @@ class GenerationServiceTest {
     start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny", Map.of("models.tiny.max_concurrent", "1",
         "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
     TestDaemon.Stream stalled = pausedAtTheBound(model, 1).get(0);
-    TestDaemon.Stream waiting = d.generate(request("tiny", 5));
-    Awaits.until("the second stream waits for the slot", () -> d.metric("edgelm_queue_depth", "tiny") == 1);
     Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
 
     clock.advance(java.time.Duration.ofSeconds(29));
     assertEquals(1, clock.pending(), "29 s: not yet");
     assertEquals(1, d.metric("edgelm_stream_paused", ""));
+    assertEquals(1, d.metric("edgelm_active_streams", "tiny"), "it still holds the only slot");
     clock.advance(java.time.Duration.ofSeconds(1));
-    assertEquals(GrpcStatus.OK, waiting.await().status(), "the slot went to the waiting stream");
     assertEquals(GrpcStatus.CANCELLED, stalled.await().status(), "the stalled stream was reset");
+    assertEquals(GrpcStatus.OK, d.generate(request("tiny", 5)).await().status(), "its slot is free");
     Awaits.until("the stalled stream is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
     String m = d.metrics();
     assertEquals(1, TestDaemon.metricValue(m, "edgelm_stream_stalled_total", "tiny"));
@@ -455,6 +454,21 @@ class GenerationServiceTest {
     assertEquals(3_000, slow.messages.stream().mapToInt(GenerateResponse::getTokenIdsCount).sum());
     Awaits.until("every sequence is closed", () -> model.openSequences() == 0);
     assertEquals(0, d.metric("edgelm_active_streams", "tiny"));
+  }
+
+  @Test
+  void generate_callArrivingWhileAStreamIsPaused_getsItsSlotAtOnce() {
+    FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
+    loader.serve("tiny", () -> model);
+    start("tiny", Map.of("models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4"));
+    TestDaemon.Stream paused = pausedAtTheBound(model, 1).get(0); // paused before anyone waited
+    TestDaemon.Status s = d.generate(request("tiny", 5)).await();
+    assertEquals(GrpcStatus.OK, s.status(), s.toString());
+    assertFalse(paused.done.isDone(), "the paused stream is still waiting for its reader");
+    assertEquals(1, d.metric("edgelm_stream_yielded_total", "tiny"));
+    paused.cancel();
+    Awaits.until("the lender ends without a slot", () -> d.metric("edgelm_stream_in_progress", "") == 0
+        && d.metric("edgelm_active_streams", "tiny") == 0);
   }
 
   @Test

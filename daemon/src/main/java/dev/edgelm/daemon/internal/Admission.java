@@ -2,6 +2,8 @@ package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.CapacityExceededException;
 import java.util.ArrayDeque;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -20,6 +22,12 @@ final class Admission {
     void admitted();
   }
 
+  /** A slot holder that would lend its slot if a call came to wait for one (a stream paused for its reader). */
+  interface Lender {
+    /** A call now waits: lend the slot if still able (by {@link #release()}). Called outside the lock; must only hand off. */
+    void slotWanted();
+  }
+
   /** Outcome of {@link #enter}. */
   enum Entry {
     ADMITTED,
@@ -31,6 +39,7 @@ final class Admission {
   private final int maxQueued;
   private final ReentrantLock lock = new ReentrantLock();
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
+  private final Set<Lender> lenders = new LinkedHashSet<>();
   private int running;
 
   Admission(String model, int maxConcurrent, int maxQueued) {
@@ -49,6 +58,7 @@ final class Admission {
    * @throws CapacityExceededException when every slot is taken and the queue is full
    */
   Entry enter(Waiter waiter) {
+    Lender lender = null;
     lock.lock();
     try {
       if (running < maxConcurrent && queue.isEmpty()) {
@@ -57,10 +67,18 @@ final class Admission {
       }
       if (queue.size() < maxQueued) {
         queue.addLast(waiter);
+        java.util.Iterator<Lender> first = lenders.iterator();
+        if (first.hasNext()) {
+          lender = first.next();
+          first.remove();
+        }
         return Entry.QUEUED;
       }
     } finally {
       lock.unlock();
+      if (lender != null) {
+        lender.slotWanted();
+      }
     }
     throw new CapacityExceededException("model '" + model + "' is busy: " + maxConcurrent + " generations running and "
         + maxQueued + " waiting (its max_concurrent and max_queued); retry later");
@@ -80,6 +98,26 @@ final class Admission {
       }
       queue.addFirst(waiter);
       return Entry.QUEUED;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@code lender} holds a slot it would lend: tell it when a call comes to wait (once; offer again to be told again). */
+  void offerToLend(Lender lender) {
+    lock.lock();
+    try {
+      lenders.add(lender);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@code lender} can no longer lend (it went on, or ended). */
+  void withdrawOffer(Lender lender) {
+    lock.lock();
+    try {
+      lenders.remove(lender);
     } finally {
       lock.unlock();
     }

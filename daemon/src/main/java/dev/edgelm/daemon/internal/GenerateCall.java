@@ -55,7 +55,8 @@ import java.util.logging.Logger;
  * messages.
  *
  * <p>Slow readers do not hold slots others wait for: when a stream pauses while calls are queued for
- * its model, it lends its slot to the first of them and frees its KV cache ({@link Generation#suspend()};
+ * its model (or a call queues while it is paused: {@link Admission.Lender}), it lends its slot to the
+ * first of them and frees its KV cache ({@link Generation#suspend()};
  * no worker runs a paused stream, so the context may touch its generation). Once its reader has taken
  * every message, it takes a slot back ({@link Admission#rejoin}: first in line) and its next step
  * rebuilds the cache from the prompt and the tokens so far. A cancelled lender ends without a slot
@@ -75,7 +76,7 @@ import java.util.logging.Logger;
  * to the worker running the stream (one at a time; executor hand-offs order them); the atomics and
  * volatiles are shared.
  */
-final class GenerateCall implements Admission.Waiter {
+final class GenerateCall implements Admission.Waiter, Admission.Lender {
   private static final Logger LOG = Logger.getLogger(GenerateCall.class.getName());
   private static final TextMapGetter<MultiMap> HEADERS = new TextMapGetter<>() {
     @Override
@@ -469,6 +470,7 @@ final class GenerateCall implements Admission.Waiter {
     if (paused.get() && (lentSlot ? mayTakeSlotBack() : mayContinue()) && paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
       disarmStallTimer();
+      served.admission.withdrawOffer(this);
       if (lentSlot && !cancelRequested) {
         takeSlotBack();
       } else {
@@ -482,8 +484,26 @@ final class GenerateCall implements Admission.Waiter {
   /** The worker stopped for a slow reader (pause number {@code pause}). */
   private void onPaused(long pause) {
     armStallTimer(pause);
-    if (finished || !holdsSlot || cancelRequested || !paused.get() || pauses.get() != pause || served.admission.queued() == 0) {
+    lendIfWanted(pause);
+  }
+
+  /** A call came to wait for this model while the stream may be paused. Any thread. */
+  @Override
+  public void slotWanted() {
+    context.runOnContext(v -> lendIfWanted(pauses.get()));
+  }
+
+  /** Lends the slot when paused (pause number {@code pause}) with a call waiting; offers to, when none waits yet. */
+  private void lendIfWanted(long pause) {
+    if (finished || !holdsSlot || cancelRequested || !paused.get() || pauses.get() != pause) {
       return;
+    }
+    if (served.admission.queued() == 0) {
+      served.admission.offerToLend(this);
+      if (served.admission.queued() == 0) {
+        return; // told by slotWanted() when a call comes
+      }
+      served.admission.withdrawOffer(this); // one came meanwhile
     }
     if (generation != null) {
       generation.suspend(); // paused: no worker runs it, and its next run is submitted from here
@@ -664,6 +684,9 @@ final class GenerateCall implements Admission.Waiter {
       deadlineTimer = -1;
     }
     disarmStallTimer();
+    if (served != null) {
+      served.admission.withdrawOffer(this);
+    }
     if (paused.compareAndSet(true, false)) {
       svc.streams.paused(false);
     }

@@ -48,6 +48,21 @@ class AdmissionTest {
   }
 
   @Test
+  void enter_thatQueues_tellsOneLenderOnce() {
+    Admission a = new Admission("m", 1, 2);
+    a.enter(waiter("holder"));
+    List<String> told = new ArrayList<>();
+    Admission.Lender first = () -> told.add("first");
+    Admission.Lender second = () -> told.add("second");
+    a.offerToLend(first);
+    a.offerToLend(second);
+    a.withdrawOffer(second);
+    a.enter(waiter("w1"));
+    a.enter(waiter("w2"));
+    assertEquals(List.of("first"), told, "one lender per queued call; a withdrawn offer is not told");
+  }
+
+  @Test
   void release_handsTheSlotToTheLongestWaiter() {
     Admission a = new Admission("m", 1, 3);
     a.enter(waiter("1"));
