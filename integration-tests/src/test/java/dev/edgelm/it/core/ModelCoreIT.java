@@ -56,7 +56,7 @@ class ModelCoreIT {
     for (ReferenceOutputs.Case c : ReferenceOutputs.read(SharedAssets.require("reference/gpt2-fixture.json")).cases()) {
       EdgelmCommand.Result r = EdgelmCommand.run(tmp, QUICK, "generate", "--model", model.toString(), "--prompt", c.prompt(),
           "--max-tokens", String.valueOf(c.greedyIds().length)).assertSuccess();
-      assertEquals(c.greedyText(), r.out(), "continuation of '" + c.prompt() + "'");
+      assertEquals(c.greedyText() + "\n", r.out(), "continuation of '" + c.prompt() + "', ended by a newline");
     }
   }
 

@@ -161,7 +161,7 @@ class DaemonIT {
     Cli.Run run = Cli.run(work.resolve("cli"), "generate", "--remote", "127.0.0.1:" + daemon.grpcPort(), "--api-key", KEY,
         "--model", "stories", "--prompt", "The little dog", "--max-tokens", "80");
     assertEquals(0, run.exit(), run.err());
-    assertEquals(expected.text(), run.out());
+    assertEquals(expected.text() + "\n", run.out(), "the text, ended by a newline");
   }
 
   @Test

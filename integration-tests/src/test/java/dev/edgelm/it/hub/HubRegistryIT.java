@@ -284,7 +284,7 @@ class HubRegistryIT {
     List<Path> pkgs = ReleaseFixture.threeVariants(tmp.resolve("release"));
     Path layout = tmp.resolve("layout");
     HubCli.Run published = HubCli.run(Stream.concat(Stream.of("publish"), Stream.concat(pkgs.stream().map(Path::toString),
-        Stream.of("--to", "oci:" + layout + ":1.0", "--offline", "--store", tmp.resolve("pub-store").toString()))).toArray(String[]::new));
+        Stream.of("--to", "oci:" + layout + ":1.0", "--store", tmp.resolve("pub-store").toString()))).toArray(String[]::new));
     assertEquals(0, published.exit(), published.err());
     Path copy = tmp.resolve("copied");
     copyTree(layout, copy);
