@@ -96,10 +96,7 @@ class SelectionBootTest {
       case "int4" -> List.of("ai.onnx:MatMul", "com.microsoft:MatMulNBits");
       default -> List.of("ai.onnx:MatMul");
     };
-    VariantDescriptor base = TestPackages.descriptor("tiny", id, method, weightBytes);
-    VariantDescriptor d = base.toBuilder()
-        // one layer: the per-step cost stays below the weights' read time, so the smallest variant is the fastest
-        .setArchitecture(base.getArchitecture().toBuilder().setNumLayers(1))
+    VariantDescriptor d = TestPackages.descriptor("tiny", id, method, weightBytes).toBuilder()
         .setMethod(Method.newBuilder().setName(method).putParams("accuracy_level", "4"))
         .setRequirements(Requirements.newBuilder().addAllOnnxOps(ops).setOpset(17))
         .setQuality(Quality.newBuilder().setPerplexityRatio(ratio))

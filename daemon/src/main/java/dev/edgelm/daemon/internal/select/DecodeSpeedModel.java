@@ -6,41 +6,25 @@ import java.util.Set;
 
 /**
  * Predicts batch-1 decode speed. Each decode step reads every weight once (and the KV cache so far),
- * and on CPUs those reads, not the arithmetic, set the pace of large models; each step also pays for
- * running the graph, node by node, which sets the pace of small ones. So
+ * and on CPUs those reads, not the arithmetic, set the pace; each step also pays a fixed cost (the
+ * ONNX Runtime call, sampling over the vocabulary) that dominates only for tiny models. So
  *
- * <pre>seconds/token = bytes read per token / (bandwidth x {@value #STREAMING_SHARE} x efficiency)
- *               + {@value #STEP_BASE_SECONDS} + layers x seconds per layer (family, kernel)</pre>
+ * <pre>seconds/token = bytes read per token / (bandwidth x {@value #STREAMING_SHARE} x efficiency) + {@value #STEP_SECONDS}</pre>
  *
  * where bytes per token = weight bytes + KV bytes per token x (context / 2) (a stream halfway through
  * its context), bandwidth is the host's single-thread copy figure, {@link #STREAMING_SHARE} the part
  * of it a decode step streams at, and the efficiency the share a kernel reaches on this ISA.
  *
- * <p>Bandwidth term, on this project's 2-vCPU AVX-512 VNNI build host (48 GB/s copy; docs/BENCHMARKS.md):
+ * <p>Calibration, on this project's 2-vCPU AVX-512 VNNI build host (48 GB/s copy; docs/BENCHMARKS.md):
  * gpt2-small decodes at 46.9 tok/s in fp32, 145.1 in int8 (DynamicQuantizeMatMul) and 187.3 in int4
  * (MatMulNBits, 32-input groups, accuracy_level 4) with one thread; gpt2-fixture (64 MB) at about
- * 455 tok/s in fp32. Hence a streaming share of 0.65, fp32 0.85, int8 with VNNI 0.8, int4 with VNNI
- * 0.75 (predicted 48, 134 and 167 tok/s for gpt2-small at a 1024-token context with the step term
- * below). Without an int8
- * dot-product instruction (VNNI, AMX, arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits
- * first and reach about half of that; arm and AMX figures are by analogy, not measured here.
- * Kronecker-factored variants run fp32 MatMuls at {@value #KRONECKER_SHARE} of the fp32 efficiency
- * (measured on gpt2-small).
- *
- * <p>Step term. The old fixed 0.15 ms a step predicted stories260K (1 MB of weights, five Llama layers)
- * at 4,500-5,200 tok/s where it decodes at 900-1,560: ONNX Runtime dispatches every node of the graph
- * each step (~4 us a node at one thread), and a Llama layer has about 40 of them (two RMSNorms, rotary
- * on q and k, the grouped-KV expand, SwiGLU), a GPT-2 layer about 20. Hence per layer 0.13 ms (Llama
- * family, from stories260K) or 0.065 ms (GPT-2, from gpt2-tiny's 4,660 tok/s over two layers), plus
- * {@value #STEP_BASE_SECONDS} s for the call and sampling, whatever the kernel: under this host's load
- * the int4, int8 and fp32 variants of stories260K swapped order from run to run (docs/BENCHMARKS.md),
- * so no per-kernel node cost could be fitted. Without the layer count (the index alone,
- * no descriptor) the step costs {@value #STEP_SECONDS} s as before.
- *
- * <p>These are predictions for a CPU this process has to itself. On a host shared with other work the
- * same decode can be several times slower (docs/BENCHMARKS.md: up to 5x between runs on the build host
- * at a load of 10 on 2 vCPUs), which no static model sees: a published measurement or an on-device
- * benchmark ({@code select.benchmark_top}) replaces the prediction.
+ * 455 tok/s in fp32; a 0.7 MB gpt2-tiny at 4,660 tok/s. Hence a streaming share of 0.65, fp32 0.85,
+ * int8 with VNNI 0.8, int4 with VNNI 0.75 (predicted 49, 146 and 186 tok/s for gpt2-small at a
+ * 1024-token context), and the fixed 0.15 ms a step. Without an int8 dot-product instruction (VNNI,
+ * AMX, arm dotprod/i8mm) the quantized kernels widen bytes to 16 bits first and reach about half of
+ * that; arm and AMX figures are by analogy, not measured here. Kronecker-factored variants run
+ * fp32 MatMuls at {@value #KRONECKER_SHARE} of the fp32 efficiency (measured on gpt2-small). These are predictions; a published
+ * measurement or an on-device benchmark replaces them.
  */
 final class DecodeSpeedModel {
   private DecodeSpeedModel() {}
@@ -65,34 +49,12 @@ final class DecodeSpeedModel {
    * (322 MB) decodes at 58.5–60.3 tok/s where the fp32 factor would predict 73 (docs/BENCHMARKS.md).
    */
   static final double KRONECKER_SHARE = 0.8;
-  /** Cost of one decode step besides reading weights when the layer count is unknown (index annotations only). */
+  /** Fixed cost of one decode step besides reading weights: the runtime call and sampling. */
   static final double STEP_SECONDS = 0.15e-3;
-  /** Cost of one decode step besides the layers: the runtime call, the head's dispatch, sampling. */
-  static final double STEP_BASE_SECONDS = 0.05e-3;
-  /** Node dispatch of one Llama-family layer (about 40 nodes) per step at one thread. */
-  static final double LLAMA_LAYER_SECONDS = 0.13e-3;
-  /** Node dispatch of one GPT-2 layer (about 20 nodes) per step at one thread. */
-  static final double GPT2_LAYER_SECONDS = 0.065e-3;
+
   /** Tokens per second for {@code bytes} read per token at {@code bandwidth} (already scaled) x {@code efficiency}. */
   static double tokensPerSecond(double bytes, double bandwidth, double efficiency) {
-    return tokensPerSecond(bytes, bandwidth, efficiency, STEP_SECONDS);
-  }
-
-  /** The same with a known cost of a step besides reading weights ({@link #stepSeconds}). */
-  static double tokensPerSecond(double bytes, double bandwidth, double efficiency, double stepSeconds) {
-    return 1.0 / (bytes / (bandwidth * efficiency) + stepSeconds);
-  }
-
-  /**
-   * What a decode step costs besides reading weights for a graph of {@code layers} decoder layers of
-   * {@code family} ("gpt2", "llama", …); {@link #STEP_SECONDS} when {@code layers} is unknown (0).
-   */
-  static double stepSeconds(int layers, String family) {
-    if (layers <= 0) {
-      return STEP_SECONDS;
-    }
-    boolean gpt2 = family != null && family.toLowerCase(Locale.ROOT).startsWith("gpt2");
-    return STEP_BASE_SECONDS + layers * (gpt2 ? GPT2_LAYER_SECONDS : LLAMA_LAYER_SECONDS);
+    return 1.0 / (bytes / (bandwidth * efficiency) + STEP_SECONDS);
   }
 
   /** The kernel a variant's operators use (operators decide; the method name breaks ties). */

@@ -64,9 +64,6 @@ public final class DefaultVariantSelector implements VariantSelector {
     String speedWhy = "";
     String speedBasis = "bandwidth model";
     OptionalDouble ratio;
-    /** Decoder layers and family from the descriptor (0 and null until it is read): the per-step cost depends on them. */
-    int layers;
-    String family;
 
     Assessment(VariantEntry entry) {
       this.entry = entry;
@@ -258,10 +255,9 @@ public final class DefaultVariantSelector implements VariantSelector {
       return;
     }
     Factor f = DecodeSpeedModel.cpu(a.kernel, accuracyLevel(e), host.arch(), host.cpuFeatures());
-    double step = DecodeSpeedModel.stepSeconds(a.layers, a.family);
     a.tokensPerSecond = DecodeSpeedModel.tokensPerSecond(bytes, host.memoryBandwidth().bytesPerSecond() * DecodeSpeedModel.STREAMING_SHARE,
-        f.value(), step);
-    a.speedWhy = a.layers > 0 ? String.format(Locale.ROOT, "%s; %.2f ms a step for %d %s layers", f, step * 1e3, a.layers, a.family) : f.toString();
+        f.value());
+    a.speedWhy = f.toString();
   }
 
   /** Replaces the model's prediction with a published measurement from a comparable host, rescaled by bandwidth. */
@@ -278,11 +274,6 @@ public final class DefaultVariantSelector implements VariantSelector {
     }
     if (d.isEmpty()) {
       return;
-    }
-    if (d.get().hasArchitecture() && d.get().getArchitecture().getNumLayers() > 0) {
-      a.layers = d.get().getArchitecture().getNumLayers();
-      a.family = d.get().getArchitecture().getFamily();
-      predict(a, host); // now with the graph's per-step cost
     }
     if (a.ratio.isEmpty() && d.get().hasQuality() && d.get().getQuality().getPerplexityRatio() > 0) {
       a.ratio = OptionalDouble.of(d.get().getQuality().getPerplexityRatio());
