@@ -60,11 +60,71 @@ class HostProbeTest {
     FakeHostRoot root = new FakeHostRoot(tmp.resolve("v1")).x86CpuInfo("Intel Xeon", 16, "sse4_2 avx avx2 fma avx512f amx_tile amx_int8 amx_bf16")
         .memInfo(64L << 20, 60L << 20)
         .cgroupV1("/process_api/abc", 1L << 30, 100L << 20, 400000, 100000);
-    HostCapabilities h = HostProbe.create(options(root.root(), 16)).probe();
+    HostCapabilities h = HostProbe.create(options(root.root(), 16).withCommands(ldSo(SAPPHIRE_RAPIDS_CPUID, SAPPHIRE_RAPIDS_CPUID))).probe();
     assertTrue(h.cpuFeatures().containsAll(Set.of("amx_tile", "amx_int8", "amx")), "amx is named when tiles and int8 are there");
     assertEquals(4, h.cores());
     assertEquals(1L << 30, h.memory().cgroupLimitBytes());
     assertEquals((1L << 30) - (100L << 20), h.memory().usableBytes());
+  }
+
+  /** CPUID words (glibc index 0 = leaf 1, 1 = leaf 7; registers eax..edx) of an AMX host: avx, fma, f16c, sse4; avx2, avx512f/dq/cd/bw/vl; avx512_vnni; amx_bf16/tile/int8. */
+  private static final long[][] SAPPHIRE_RAPIDS_CPUID = {{0, 0, 0x30181000L, 0}, {0, 0xD0030020L, 0x800, 0x03400000L}};
+  /** The same CPU in a guest whose XCR0 lacks the tile state: glibc finds everything but AMX usable. */
+  private static final long[][] SAPPHIRE_RAPIDS_NO_TILES = {{0, 0, 0x30181000L, 0}, {0, 0xD0030020L, 0x800, 0}};
+
+  /** A fake {@code ld.so --list-diagnostics}, in glibc's format, with these CPUID and usable ("active") words. */
+  private static Function<List<String>, Optional<String>> ldSo(long[][] cpuid, long[][] active) {
+    StringBuilder s = new StringBuilder("version.version=\"2.36\"\nx86.cpu_features.basic.kind=0x1\n");
+    for (int i = 0; i < cpuid.length; i++) {
+      for (int r = 0; r < 4; r++) {
+        s.append(String.format("x86.cpu_features.features[0x%x].cpuid[0x%x]=0x%x%n", i, r, cpuid[i][r]));
+      }
+      for (int r = 0; r < 4; r++) {
+        s.append(String.format("x86.cpu_features.features[0x%x].active[0x%x]=0x%x%n", i, r, active[i][r]));
+      }
+    }
+    String text = s.toString();
+    return argv -> argv.get(0).endsWith("ld-linux-x86-64.so.2") && argv.contains("--list-diagnostics") ? Optional.of(text) : Optional.empty();
+  }
+
+  @Test
+  void probe_amxListedButNotEnabledByTheOs_isNotReported() {
+    FakeHostRoot root = new FakeHostRoot(tmp.resolve("amx-guest")).x86CpuInfo("Intel Xeon Platinum 8488C", 2,
+        "sse4_1 sse4_2 avx avx2 fma f16c avx512f avx512dq avx512cd avx512bw avx512vl avx512_vnni amx_bf16 amx_tile amx_int8").memInfo(8L << 20, 6L << 20);
+    HostCapabilities h = HostProbe.create(options(root.root(), 2).withCommands(ldSo(SAPPHIRE_RAPIDS_CPUID, SAPPHIRE_RAPIDS_NO_TILES))).probe();
+    assertTrue(h.cpuFeatures().containsAll(Set.of("avx2", "avx512f", "avx512bw", "avx512_vnni", "fma", "f16c")), h.cpuFeatures().toString());
+    for (String f : List.of("amx", "amx_tile", "amx_int8", "amx_bf16")) {
+      assertFalse(h.cpuFeatures().contains(f), f + " is listed by /proc/cpuinfo but the OS does not enable tile state");
+    }
+  }
+
+  @Test
+  void probe_withoutOsEvidence_keepsListedFeaturesButNotAmx() {
+    FakeHostRoot root = new FakeHostRoot(tmp.resolve("no-ldso")).x86CpuInfo("Intel Xeon", 2, "avx avx2 avx512f avx512_vnni amx_tile amx_int8")
+        .memInfo(8L << 20, 6L << 20);
+    HostCapabilities h = HostProbe.create(options(root.root(), 2)).probe(); // no loader answers
+    assertEquals(Set.of("avx", "avx2", "avx512f", "avx512_vnni"), h.cpuFeatures(), "tiles are claimed only on an OS-level check");
+  }
+
+  @Test
+  void probe_avx512ListedButZmmStateDisabled_dropsAvx512() {
+    FakeHostRoot root = new FakeHostRoot(tmp.resolve("no-zmm")).x86CpuInfo("Intel Xeon", 2, "sse4_2 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni")
+        .memInfo(8L << 20, 6L << 20);
+    long[][] avxOnly = {{0, 0, 0x30181000L, 0}, {0, 0x20, 0, 0}}; // XCR0 without opmask/ZMM: glibc keeps avx2, clears AVX-512
+    HostCapabilities h = HostProbe.create(options(root.root(), 2).withCommands(ldSo(SAPPHIRE_RAPIDS_CPUID, avxOnly))).probe();
+    assertEquals(Set.of("sse4_2", "avx", "avx2", "fma"), h.cpuFeatures());
+  }
+
+  @Test
+  void probe_realLoaderOutputOfAnAvx512Epyc_keepsItsFeatures() throws IOException {
+    String captured;
+    try (var in = HostProbeTest.class.getResourceAsStream("/probe/ld-so-diagnostics-epyc-avx512.txt")) {
+      captured = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8); // this project's build host, glibc 2.36
+    }
+    FakeHostRoot root = new FakeHostRoot(tmp.resolve("epyc")).x86CpuInfo("AMD EPYC", 2, EPYC_FLAGS.replace(" avx_vnni", "")).memInfo(8L << 20, 6L << 20);
+    HostCapabilities h = HostProbe.create(options(root.root(), 2).withCommands(argv -> Optional.of(captured))).probe();
+    assertEquals(Set.of("sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw", "avx512vl",
+        "avx512_vnni", "avx512_bf16"), h.cpuFeatures());
   }
 
   @Test
@@ -160,8 +220,11 @@ class HostProbeTest {
     HostCapabilities h = HostProbe.create(HostProbe.Options.system(null, HostOverrides.NONE).withMeasureBandwidth(false)).probe();
     String flags = Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags") || l.startsWith("Features")).findFirst().orElse("");
     Set<String> procFlags = Set.of(flags.substring(flags.indexOf(':') + 1).strip().split("\\s+"));
-    for (String f : List.of("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")) {
+    for (String f : List.of("avx2", "avx512f", "avx512_vnni", "avx_vnni")) {
       assertEquals(procFlags.contains(f), h.cpuFeatures().contains(f), f);
+    }
+    if (h.cpuFeatures().contains("amx_int8")) {
+      assertTrue(procFlags.contains("amx_int8"), "a feature the OS enables is one the CPU lists");
     }
     assertEquals(Runtime.getRuntime().availableProcessors(), h.cores());
     long memTotalKib = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))

@@ -215,6 +215,22 @@ class VariantSelectorTest {
   }
 
   @Test
+  void select_benchmarkOnALoadedHost_scalesTheUnmeasuredPredictionsToo(@TempDir Path cache) {
+    HostCapabilities host = Hosts.x86(Hosts.AVX2).build();
+    Selection predicted = SELECTOR.select(Releases.gpt2Small(), host, ONE_STREAM);
+    String top = predicted.chosen().orElseThrow().id();
+    double topPredicted = predicted.chosen().orElseThrow().predictedTokensPerSecond();
+    // The host is shared: the top candidate decodes at 30% of its prediction, like the build host at a load of 10 on 2 vCPUs.
+    VariantSelector.CandidateBenchmark bench = (release, entry, ep, tokens) -> OptionalDouble.of(topPredicted * 0.3);
+    Selection s = VariantSelector.create(VariantSelector.Options.INDEX_ONLY.withBenchmark(bench, cache).withClock(CLOCK))
+        .select(Releases.gpt2Small(), host, ONE_STREAM.withBenchmark(1, 8));
+    assertEquals(top, s.chosen().orElseThrow().id(), "an unmeasured runner-up does not win on an unscaled prediction\n" + s.explain());
+    Selection.Verdict second = s.verdicts().stream().filter(v -> v.rank() == 2).findFirst().orElseThrow();
+    assertEquals("bandwidth model scaled by this host's benchmarks", second.speedBasis(), s.explain());
+    assertEquals(predicted.verdict(second.id()).orElseThrow().predictedTokensPerSecond() * 0.3, second.predictedTokensPerSecond(), 1e-6);
+  }
+
+  @Test
   void select_explain_isATableWithEveryVariant() {
     String text = SELECTOR.select(Releases.gpt2Small(), Hosts.x86(Hosts.AVX512_VNNI).build(), ONE_STREAM).explain();
     for (String id : List.of("fp32", "int8", "int4-g32", "int4-g128", "fp16-cuda")) {

@@ -27,7 +27,7 @@ import java.util.logging.Logger;
 
 /**
  * The {@link HostProbe} of a Linux host (and, with fewer facts, of any other): composes the per-source
- * probes ({@link CpuInfo}, {@link MemInfo}, {@link CgroupLimits}, the ONNX Runtime build, one
+ * probes ({@link CpuInfo} narrowed by {@link OsEnabledFeatures}, {@link MemInfo}, {@link CgroupLimits}, the ONNX Runtime build, one
  * {@link GpuProbe} per vendor, {@link StreamingCopy}) and applies the operator's overrides last.
  *
  * <p>Threading: thread-safe. The bandwidth is measured at most once per probe and fingerprint
@@ -56,6 +56,8 @@ public final class SystemHostProbe implements HostProbe {
     String jvmArch = System.getProperty("os.arch");
     CpuInfo cpu = cpuText.map(t -> CpuInfo.parse(t, jvmArch))
         .orElseGet(() -> new CpuInfo(CpuInfo.normalizeArch(jvmArch), "unknown", 0, Set.of()));
+    // What CPUID lists is not what the OS enables: keep only the features this process may use.
+    cpu = new CpuInfo(cpu.arch(), cpu.model(), cpu.processors(), OsEnabledFeatures.of(cpu.features(), cpu.arch(), options.commands()));
     String os = cpuText.isPresent() ? "linux" : osName();
     CgroupLimits cgroup = CgroupLimits.read(files);
     int cores = options.availableProcessors();

@@ -104,7 +104,7 @@ public final class DefaultVariantSelector implements VariantSelector {
     }
     List<Assessment> ranked = rank(all.stream().filter(Assessment::feasible).toList(), policy);
     if (pinned == null && policy.benchmarkTop() > 0 && ranked.size() > 1) {
-      benchmark(release, ranked.subList(0, Math.min(policy.benchmarkTop(), ranked.size())), host, policy);
+      benchmark(release, ranked, Math.min(policy.benchmarkTop(), ranked.size()), host, policy);
       ranked = rank(ranked, policy);
     }
     return verdicts(release, host, policy, budget, all, ranked, pinned);
@@ -318,8 +318,15 @@ public final class DefaultVariantSelector implements VariantSelector {
     return true;
   }
 
-  private void benchmark(Release release, List<Assessment> top, HostCapabilities host, SelectionPolicy policy) {
-    for (Assessment a : top) {
+  /**
+   * Decodes with the first {@code n} of {@code ranked} here, and rescales the model's predictions of the
+   * rest by how the model fared on them: a host shared with other work decodes several times slower
+   * than the bandwidth model predicts, and a measured candidate must not lose to an unmeasured one on
+   * that account alone.
+   */
+  private void benchmark(Release release, List<Assessment> ranked, int n, HostCapabilities host, SelectionPolicy policy) {
+    List<Double> shares = new ArrayList<>();
+    for (Assessment a : ranked.subList(0, n)) {
       String key = BenchmarkCache.key(a.entry.manifestDigest().toString(), a.ep, policy.intraOpThreads(), policy.benchmarkTokens());
       OptionalDouble tps = benchmarks.get(host.fingerprint(), key);
       boolean cached = tps.isPresent();
@@ -336,12 +343,33 @@ public final class DefaultVariantSelector implements VariantSelector {
       }
       if (tps.isPresent()) {
         double predicted = a.tokensPerSecond;
+        if (predicted > 0 && a.speedBasis.equals("bandwidth model")) {
+          shares.add(tps.getAsDouble() / predicted);
+        }
         a.tokensPerSecond = tps.getAsDouble();
         a.speedBasis = "measured on this host";
         a.speedWhy = String.format(Locale.ROOT, "decoded %d tokens here%s: %.1f tok/s (predicted %.1f)", policy.benchmarkTokens(),
             cached ? " earlier" : "", tps.getAsDouble(), predicted);
       }
     }
+    if (shares.isEmpty()) {
+      return;
+    }
+    double share = median(shares);
+    for (Assessment a : ranked.subList(n, ranked.size())) {
+      if (a.speedBasis.equals("bandwidth model")) {
+        a.tokensPerSecond *= share;
+        a.speedBasis = "bandwidth model scaled by this host's benchmarks";
+        a.speedWhy = String.format(Locale.ROOT, "%s; x%.2f, the share of their predicted speed the benchmarked variants reached here", a.speedWhy,
+            share);
+      }
+    }
+  }
+
+  private static double median(List<Double> values) {
+    List<Double> v = values.stream().sorted().toList();
+    int m = v.size() / 2;
+    return v.size() % 2 == 1 ? v.get(m) : (v.get(m - 1) + v.get(m)) / 2;
   }
 
   // ---- ranking and verdicts --------------------------------------------------------------------
