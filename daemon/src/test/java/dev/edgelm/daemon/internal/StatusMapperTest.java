@@ -49,8 +49,40 @@ class StatusMapperTest {
         Arguments.of(new UnavailableException("x"), GrpcStatus.UNAVAILABLE),
         Arguments.of(new InsufficientDiskException("x"), GrpcStatus.RESOURCE_EXHAUSTED),
         Arguments.of(new AuthException(AuthException.Reason.REJECTED_CREDENTIALS, "x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.hub.SignatureRejectedException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.hub.RequestRejectedException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.hub.InvalidReleaseException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.hub.OfflineMissException("x"), GrpcStatus.FAILED_PRECONDITION),
+        Arguments.of(new dev.edgelm.hub.StoreException("x"), GrpcStatus.INTERNAL),
+        Arguments.of(new dev.edgelm.hub.CancelledException("x"), GrpcStatus.CANCELLED),
         Arguments.of(new CompletionException(new UnknownModelException("x")), GrpcStatus.NOT_FOUND),
         Arguments.of(new IllegalStateException("boom"), GrpcStatus.INTERNAL));
+  }
+
+  /** Every concrete class a sealed family permits, however deep. */
+  private static void leaves(Class<?> c, java.util.Set<Class<?>> out) {
+    if (!java.lang.reflect.Modifier.isAbstract(c.getModifiers())) {
+      out.add(c);
+    }
+    Class<?>[] permitted = c.getPermittedSubclasses();
+    if (permitted != null) {
+      for (Class<?> p : permitted) {
+        leaves(p, out);
+      }
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void everySubclassOfEverySealedFamily_hasItsStatusPinnedHere() {
+    java.util.Set<Class<?>> families = new java.util.LinkedHashSet<>();
+    for (Class<?> root : new Class<?>[] {dev.edgelm.daemon.ServingException.class, dev.edgelm.engine.EngineException.class,
+        dev.edgelm.hub.HubException.class}) {
+      leaves(root, families);
+    }
+    java.util.Set<Class<?>> pinned = new java.util.HashSet<>();
+    cases().forEach(a -> pinned.add(a.get()[0].getClass()));
+    families.removeAll(pinned);
+    assertTrue(families.isEmpty(), "no case in cases() for " + families + ": add one, so a new failure cannot fall into INTERNAL unseen");
   }
 
   @ParameterizedTest
