@@ -195,9 +195,14 @@ class GenerationServiceTest {
 
   @Test
   void generate_deadlineOfACallThatNeverSendsItsMessage_endsIt() {
+    dev.edgelm.daemon.testing.ManualScheduler clock = new dev.edgelm.daemon.testing.ManualScheduler();
     loader.serve("tiny", () -> FakeModelLoader.saying(3, 64));
-    start("tiny", Map.of());
+    start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny", Map.of());
     TestDaemon.RawCall silent = d.rawGenerate(Map.of("grpc-timeout", "200m"));
+    Awaits.until("the deadline is armed at arrival", () -> clock.pending() == 1);
+    clock.advance(java.time.Duration.ofMillis(199));
+    assertEquals(1, clock.pending(), "199 ms: not yet");
+    clock.advance(java.time.Duration.ofMillis(1));
     assertEquals(GrpcStatus.DEADLINE_EXCEEDED, silent.await().status());
     Awaits.until("the call is released", () -> d.metric("edgelm_stream_in_progress", "") == 0);
     assertEquals(1, d.metric("edgelm_requests_total", "rpc_grpc_status=\"DEADLINE_EXCEEDED\""));

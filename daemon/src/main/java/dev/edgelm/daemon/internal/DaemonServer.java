@@ -143,12 +143,12 @@ public final class DaemonServer implements Daemon {
   }
 
   private void listen(DaemonRuntime runtime) {
-    // Stall timers run on Vert.x timers unless a test injects its own scheduler.
-    Scheduler stallTimers = runtime.scheduler().orElse((task, delay) -> {
+    // Deadlines and stall timers run on Vert.x timers unless a test injects its own scheduler.
+    Scheduler streamTimers = runtime.scheduler().orElse((task, delay) -> {
       long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
       return () -> vertx.cancelTimer(id);
     });
-    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), stallTimers,
+    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streamTimers,
         streams, drainState, config.server().maxRequestBytes());
     ModelsService models = new ModelsService(registry, config, drainState);
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(config.server().maxRequestBytes()));

@@ -113,7 +113,8 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
   private String variant = "";
   private Span span;
   private Span phaseSpan;
-  private long deadlineTimer = -1;
+  /** The call's deadline on the injected scheduler, or null. */
+  private Scheduler.Cancellable deadlineTimer;
 
   private Phase phase = Phase.NEW;
   private boolean started;
@@ -171,10 +172,12 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
   void arrived() {
     long timeout = request.timeout();
     if (timeout > 0) {
-      deadlineTimer = context.owner().setTimer(timeout, id -> {
-        deadlineTimer = -1;
-        fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
-      });
+      deadlineTimer = svc.scheduler.schedule(() -> context.runOnContext(v -> {
+        deadlineTimer = null;
+        if (!finished) {
+          fail(new DeadlineExceededException("the deadline of " + timeout + " ms passed after " + tokensSeen + " generated tokens"));
+        }
+      }), Duration.ofMillis(timeout));
     }
   }
 
@@ -679,9 +682,9 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
     }
     finished = true;
     phase = Phase.DONE;
-    if (deadlineTimer >= 0) {
-      context.owner().cancelTimer(deadlineTimer);
-      deadlineTimer = -1;
+    if (deadlineTimer != null) {
+      deadlineTimer.cancel();
+      deadlineTimer = null;
     }
     disarmStallTimer();
     if (served != null) {
