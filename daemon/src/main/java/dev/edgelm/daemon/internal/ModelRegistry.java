@@ -367,34 +367,15 @@ final class ModelRegistry implements AutoCloseable {
       return;
     }
     long start = ticker.read();
-    ModelPackage pkg = ModelPackage.open(v.packageDir());
-    VariantDescriptor d = pkg.descriptor();
-    int maxConcurrent = sm.admission.maxConcurrent();
-    int ctx = effectiveContext(d.getArchitecture().getContextLength());
-    long estimate = pkg.weightBytes() + d.getKvCacheBytesPerToken() * ctx * maxConcurrent;
-    ensureFits(sm, estimate, d.getKvCacheBytesPerToken(), ctx);
-    makeRoom(sm, estimate);
-    ServableModel model = loader.load(pkg, settingsFor(chosen.executionProvider()));
-    try {
-      warm(model);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
-    ctx = effectiveContext(model.languageModel().contextLength());
-    long kvBudget = model.kvCacheBytesPerToken() * ctx * maxConcurrent;
-    LoadedModel m = new LoadedModel(sm, model, kvBudget, ctx, cacheTasks, ticker.read());
+    LoadedModel m = open(sm, ModelPackage.open(v.packageDir()), settingsFor(chosen.executionProvider()), true);
     if (closed) {
       m.retire();
       return;
     }
     sm.pulled = source;
     sm.selection = selection;
-    sm.descriptor = model.descriptor();
     sm.executionProvider = chosen.executionProvider();
-    sm.residentBytes = model.residentBytes();
-    sm.kvBudgetBytes = kvBudget;
-    sm.contextLength = ctx;
+    recordLoaded(sm, m);
     CompletableFuture<LoadedModel> f = CompletableFuture.completedFuture(m);
     sm.attempt = new ServedModel.LoadAttempt(f, f);
     cache.put(sm.name, f); // the removal listener retires the old model
@@ -425,21 +406,9 @@ final class ModelRegistry implements AutoCloseable {
       throw new NotReadyException("the daemon is shutting down");
     }
     ModelPackage pkg = ModelPackage.open(dir);
-    VariantDescriptor d = pkg.descriptor();
-    sm.descriptor = d;
-    int maxConcurrent = sm.admission.maxConcurrent();
-    int ctx = effectiveContext(d.getArchitecture().getContextLength());
-    long estimate = pkg.weightBytes() + d.getKvCacheBytesPerToken() * ctx * maxConcurrent;
-    ensureFits(sm, estimate, d.getKvCacheBytesPerToken(), ctx);
-    makeRoom(sm, estimate);
-    ServableModel model = loader.load(pkg, sm.fromHub() ? settingsFor(sm.executionProvider) : sessionSettings);
-    ctx = effectiveContext(model.languageModel().contextLength());
-    long kvBudget = model.kvCacheBytesPerToken() * ctx * maxConcurrent;
-    LoadedModel m = new LoadedModel(sm, model, kvBudget, ctx, cacheTasks, ticker.read());
-    sm.residentBytes = model.residentBytes();
-    sm.kvBudgetBytes = kvBudget;
-    sm.contextLength = ctx;
-    sm.descriptor = model.descriptor();
+    sm.descriptor = pkg.descriptor(); // shown while it loads, and when it does not fit
+    LoadedModel m = open(sm, pkg, sm.fromHub() ? settingsFor(sm.executionProvider) : sessionSettings, false);
+    recordLoaded(sm, m);
     if (closed) {
       m.retire();
       throw new NotReadyException("the daemon is shutting down");
@@ -447,18 +416,58 @@ final class ModelRegistry implements AutoCloseable {
     return m;
   }
 
+  /**
+   * The one load pipeline, for a first load and a swap alike: checks that {@code pkg} fits the budget beside the pinned
+   * models, makes room, loads it (and warms it up when {@code warm}: a swap serves it at once), and weighs its KV
+   * budget at the context it serves. Writes nothing of {@code sm}.
+   */
+  private LoadedModel open(ServedModel sm, ModelPackage pkg, SessionSettings settings, boolean warm) {
+    VariantDescriptor d = pkg.descriptor();
+    int maxConcurrent = sm.admission.maxConcurrent();
+    int ctx = effectiveContext(d.getArchitecture().getContextLength());
+    long estimate = pkg.weightBytes() + d.getKvCacheBytesPerToken() * ctx * maxConcurrent;
+    ensureFits(sm, estimate, d.getKvCacheBytesPerToken(), ctx);
+    makeRoom(sm, estimate);
+    ServableModel model = loader.load(pkg, settings);
+    if (warm) {
+      try {
+        warm(model);
+      } catch (RuntimeException e) {
+        model.close();
+        throw e;
+      }
+    }
+    ctx = effectiveContext(model.languageModel().contextLength());
+    long kvBudget = model.kvCacheBytesPerToken() * ctx * maxConcurrent;
+    return new LoadedModel(sm, model, kvBudget, ctx, cacheTasks, ticker.read());
+  }
+
+  /** What Describe shows of the model now in memory. */
+  private static void recordLoaded(ServedModel sm, LoadedModel m) {
+    sm.descriptor = m.model.descriptor();
+    sm.residentBytes = m.model.residentBytes();
+    sm.kvBudgetBytes = m.kvBudgetBytes;
+    sm.contextLength = m.contextLength;
+  }
+
   int effectiveContext(int modelContext) {
     int cap = config.generation().maxContext();
     return cap > 0 && modelContext > 0 ? Math.min(cap, modelContext) : modelContext;
   }
 
-  private void ensureFits(ServedModel sm, long weight, long kvPerToken, int ctx) {
-    long pinnedOthers = 0;
+  /** What the pinned models in memory weigh, {@code except} (a model, or null for none) left out. */
+  private long pinnedBytesExcept(ServedModel except) {
+    long bytes = 0;
     for (LoadedModel m : loadedAll()) {
-      if (m.served != sm && m.served.pinned) {
-        pinnedOthers += m.weightBytes;
+      if (m.served != except && m.served.pinned) {
+        bytes += m.weightBytes;
       }
     }
+    return bytes;
+  }
+
+  private void ensureFits(ServedModel sm, long weight, long kvPerToken, int ctx) {
+    long pinnedOthers = pinnedBytesExcept(sm);
     if (pinnedOthers + weight > budgetBytes) {
       throw new ModelTooLargeException("model '" + sm.name + "' needs " + Sizes.bytes(weight) + " (weights and a KV budget of "
           + Sizes.bytes(kvPerToken * ctx * sm.admission.maxConcurrent()) + " for " + sm.admission.maxConcurrent() + " x " + ctx
@@ -555,13 +564,7 @@ final class ModelRegistry implements AutoCloseable {
 
   /** Budget minus what pinned models weigh: the room Caffeine manages for unpinned ones. */
   private void updateMaximum() {
-    long pinned = 0;
-    for (LoadedModel m : loadedAll()) {
-      if (m.served.pinned) {
-        pinned += m.weightBytes;
-      }
-    }
-    long max = Math.max(0, kib(budgetBytes) - kib(pinned));
+    long max = Math.max(0, kib(budgetBytes) - kib(pinnedBytesExcept(null)));
     cache.synchronous().policy().eviction().ifPresent(e -> e.setMaximum(max));
   }
 
@@ -573,12 +576,7 @@ final class ModelRegistry implements AutoCloseable {
   synchronized void pin(ServedModel sm, boolean pinned) {
     LoadedModel m = loadedNow(sm.name);
     if (pinned && m != null) {
-      long others = 0;
-      for (LoadedModel o : loadedAll()) {
-        if (o != m && o.served.pinned) {
-          others += o.weightBytes;
-        }
-      }
+      long others = pinnedBytesExcept(sm);
       if (others + m.weightBytes > budgetBytes) {
         throw new ModelTooLargeException("pinning '" + sm.name + "' (" + Sizes.bytes(m.weightBytes) + ") would pin "
             + Sizes.bytes(others + m.weightBytes) + ", above cache.memory_budget " + Sizes.bytes(budgetBytes) + "; unpin another model first");
