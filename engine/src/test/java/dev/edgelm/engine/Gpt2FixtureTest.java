@@ -2,11 +2,13 @@ package dev.edgelm.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.edgelm.engine.testing.ReferenceOutputs;
 import dev.edgelm.engine.testing.SharedAssets;
 import java.io.IOException;
+import java.util.Arrays;
 import java.nio.file.Files;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -99,6 +101,46 @@ class Gpt2FixtureTest {
       assertEquals(ref, r.perplexity(), ref * 0.005);
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  // Generation.suspend() frees the KV cache between steps and the next step rebuilds it: a greedy
+  // generation suspended every few steps gives PyTorch's greedy tokens all the same.
+
+  @Test
+  void suspendedEveryFewSteps_sameTokensAsUninterrupted() {
+    for (ReferenceOutputs.Case c : reference.cases()) {
+      int n = c.greedyIds().length;
+      int[] ids = new int[n];
+      int count = 0;
+      try (Generation g = Generation.start(model, GenerationRequest.ofText(c.prompt()).withMaxTokens(n))) {
+        while (!g.isFinished()) {
+          GenerationChunk chunk = g.next();
+          if (chunk.hasToken()) {
+            ids[count++] = chunk.tokenId();
+          }
+          if (!g.isFinished() && count % 3 == 1) {
+            g.suspend();
+            assertTrue(g.isSuspended());
+          }
+        }
+        assertEquals(FinishReason.LENGTH, g.finishReason());
+        assertEquals(new Usage(c.promptIds().length, n), g.usage());
+      }
+      assertArrayEquals(c.greedyIds(), Arrays.copyOf(ids, count), c.prompt());
+    }
+  }
+
+  @Test
+  void suspendedBeforeTheFirstStep_prefillsAsUsual_andAFinishedOneIsUnaffected() {
+    ReferenceOutputs.Case c = reference.cases().get(0);
+    try (Generation g = Generation.start(model, GenerationRequest.ofText(c.prompt()).withMaxTokens(1))) {
+      g.suspend();
+      GenerationChunk only = g.next();
+      assertEquals(c.greedyIds()[0], only.tokenId());
+      assertTrue(g.isFinished());
+      g.suspend();
+      assertTrue(!g.isSuspended());
     }
   }
 }
