@@ -8,12 +8,9 @@ import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.engine.FinishReason;
 import dev.edgelm.engine.Generation;
 import dev.edgelm.engine.GenerationChunk;
-import dev.edgelm.engine.TokenLogprob;
 import dev.edgelm.engine.Usage;
 import dev.edgelm.proto.v1.GenerateRequest;
 import dev.edgelm.proto.v1.GenerateResponse;
-import dev.edgelm.proto.v1.Timings;
-import dev.edgelm.proto.v1.TopLogprob;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -345,7 +342,7 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
       if (chunk.hasToken()) {
         svc.telemetry.generatedToken(req.model());
       }
-      GenerateResponse message = message(chunk);
+      GenerateResponse message = ResponseMapping.step(chunk, req.logprobs(), req.requestId());
       boolean counted = !discardOutput;
       return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings(), counted)
           : new Step(chunk, message, now, null, null, counted);
@@ -356,25 +353,6 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
       context.runOnContext(v -> onStepFailed(e));
       return null;
     }
-  }
-
-  private GenerateResponse message(GenerationChunk chunk) {
-    GenerateResponse.Builder b = GenerateResponse.newBuilder().setText(chunk.text());
-    if (chunk.hasToken()) {
-      b.addTokenIds(chunk.tokenId());
-      if (req.logprobs()) {
-        dev.edgelm.proto.v1.TokenLogprob.Builder lp = dev.edgelm.proto.v1.TokenLogprob.newBuilder()
-            .setTokenId(chunk.tokenId()).setLogprob(chunk.logprob());
-        for (TokenLogprob t : chunk.topLogprobs()) {
-          lp.addTop(TopLogprob.newBuilder().setTokenId(t.id()).setLogprob(t.logprob()));
-        }
-        b.addLogprobs(lp);
-      }
-    }
-    if (!req.requestId().isEmpty()) {
-      b.setRequestId(req.requestId());
-    }
-    return b.build();
   }
 
   // ---- context: results ---------------------------------------------------------------------
@@ -403,40 +381,14 @@ final class GenerateCall implements Admission.Waiter, Admission.Lender {
   private void lastStep(Step step) {
     if (!responded) {
       responded = true;
-      Usage u = step.usage();
-      GenerateResponse last = step.message().toBuilder()
-          .setVariant(variant)
-          .setFinishReason(finishReason(step.chunk().finishReason()))
-          .setUsage(dev.edgelm.proto.v1.Usage.newBuilder().setPromptTokens(u.promptTokens()).setCompletionTokens(u.completionTokens()))
-          .setTimings(timings(step))
-          .build();
+      GenerateResponse last = ResponseMapping.last(step.message(), variant, step.chunk().finishReason(), step.usage(),
+          ResponseMapping.timings(arrivalNanos, admittedNanos, firstTokenNanos, step.nanos(),
+              step.timings() == null ? 0 : step.timings().decodeTokensPerSecond()));
       response.end(last).onComplete(ar -> sent());
     } else if (step.counted()) {
       sent();
     }
     finish(step.usage(), step.timings());
-  }
-
-  private Timings timings(Step step) {
-    long end = step.nanos();
-    return Timings.newBuilder()
-        .setQueueMs(millis(admittedNanos - arrivalNanos))
-        .setTimeToFirstTokenMs(firstTokenNanos < 0 ? 0 : millis(firstTokenNanos - admittedNanos))
-        .setDecodeTokensPerSecond(step.timings() == null ? 0 : step.timings().decodeTokensPerSecond())
-        .setTotalMs(millis(end - arrivalNanos))
-        .build();
-  }
-
-  private static double millis(long nanos) {
-    return nanos / 1e6;
-  }
-
-  private static dev.edgelm.proto.v1.FinishReason finishReason(FinishReason r) {
-    return switch (r) {
-      case STOP -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_STOP;
-      case LENGTH -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_LENGTH;
-      case CANCELLED -> dev.edgelm.proto.v1.FinishReason.FINISH_REASON_CANCELLED;
-    };
   }
 
   private void onStepFailed(RuntimeException e) {
