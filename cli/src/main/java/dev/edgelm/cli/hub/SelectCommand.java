@@ -96,7 +96,7 @@ public final class SelectCommand implements Callable<Integer> {
       s = selector.select(release, h, policy);
     } finally {
       if (scratch != null) {
-        deleteTree(scratch);
+        dev.edgelm.compressor.packaging.PackageWriter.deleteRecursively(scratch); // our own temp directory
       }
     }
     PrintWriter out = spec.commandLine().getOut();
@@ -132,13 +132,5 @@ public final class SelectCommand implements Callable<Integer> {
     String pinned = variant != null ? variant : m != null ? m.variant() : null;
     return config.selectionPolicy(new DaemonConfig.Model(m != null ? m.name() : "select", null, ref.toString(), pinned, false, maxConcurrent,
         config.generation().maxQueued(), false));
-  }
-
-  private static void deleteTree(Path dir) throws java.io.IOException {
-    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }
