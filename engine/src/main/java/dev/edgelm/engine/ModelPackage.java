@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.engine.tokenizer.Tokenizer;
 import dev.edgelm.engine.tokenizer.Tokenizers;
+import dev.edgelm.proto.FileDigests;
 import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.engine.testing.ToyDecoder;
+import dev.edgelm.proto.FileDigests;
 import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.edgelm.engine;
+package dev.edgelm.proto;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,12 +26,17 @@ import java.util.concurrent.TimeUnit;
  * not catch is bytes that change underneath an unchanged stamp after they were hashed (bit rot while
  * this process runs): the next process sees them.
  *
+ * <p>One cache per process for every module: the engine checks package files against
+ * {@code variant.json} with it, and the hub client checks the store's blobs and pulled packages, so a
+ * daemon that pulls and then loads a package hashes each file once. It lives here, beside the
+ * descriptor whose digests it checks, because proto is what every module shares.
+ *
  * <p>Thread-safe. Two threads asking for the same new file may both hash it; neither blocks the other.
  */
 public final class FileDigests {
   /** How a file's {@code sha256:<hex>} is computed; a seam for tests that count hashes. */
   @FunctionalInterface
-  interface Hasher {
+  public interface Hasher {
     String sha256(Path file) throws IOException;
   }
 
@@ -40,11 +45,12 @@ public final class FileDigests {
   private final Hasher hasher;
   private final ConcurrentMap<Path, Entry> entries = new ConcurrentHashMap<>();
 
-  FileDigests(Hasher hasher) {
+  /** A cache of its own over {@code hasher} (tests count hashes with one; {@link #shared()} is what programs use). */
+  public FileDigests(Hasher hasher) {
     this.hasher = Objects.requireNonNull(hasher);
   }
 
-  /** The process-wide instance every {@link ModelPackage#open(Path)} uses. */
+  /** The process-wide instance: package opens in the engine and store checks in the hub client. */
   public static FileDigests shared() {
     return SHARED;
   }
@@ -91,7 +97,8 @@ public final class FileDigests {
 
   private record Entry(Stamp stamp, String digest) {}
 
-  static String hash(Path file) throws IOException {
+  /** {@code sha256:<hex>} of {@code file}, read now (no cache). */
+  public static String hash(Path file) throws IOException {
     MessageDigest md;
     try {
       md = MessageDigest.getInstance("SHA-256");
