@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 @Command(mixinStandardHelpOptions = true, name = "report", description = {
     "Measure variants against their base on one text, and write the report.",
-    "The report is report.md, report.json and report.png (size against perplexity). "
+    "The report is report.md, report.json and two PNG charts that report.md links: quality.png (perplexity ratio and KL "
+        + "against package size) and speed.png (decode speed against package size), each with its Pareto frontier marked. "
         + "Per package: parameters, bytes on disk, perplexity and its ratio to the base, top-1 agreement with the base, "
         + "KL(base||variant), and (in a child process per package) decode tokens/s with one thread and peak RSS. "
         + "Quality and speed are also written into each package's variant.json (the base's included)."})
@@ -83,8 +84,8 @@ final class ReportCommand implements Callable<Integer> {
           err.println(line);
           err.flush();
         }, ProgressLine.onStderr(err, "scored"));
-    err.printf("wrote %s, %s and %s (%d variants against %s)%n", out.resolve("report.md"), out.resolve("report.json"),
-        out.resolve("report.png"), r.variants().size(), r.base().id());
+    err.printf("wrote %s, %s and the charts in %s (%d variants against %s)%n", out.resolve("report.md"), out.resolve("report.json"),
+        out, r.variants().size(), r.base().id());
     err.flush();
     return ExitCodes.OK;
   }

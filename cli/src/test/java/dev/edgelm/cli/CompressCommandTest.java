@@ -55,7 +55,7 @@ class CompressCommandTest {
     Run r = run("report", "--base", fp32.toString(), int4.toString(), "--text", text.toString(), "--doc-separator", "<|endoftext|>",
         "--no-speed", "--out", tmp.resolve("report").toString());
     assertEquals(0, r.exit(), r.err());
-    assertTrue(Files.exists(tmp.resolve("report/report.png")));
+    assertTrue(Files.exists(tmp.resolve("report/quality.png")));
     double ratio = ModelPackage.open(int4).descriptor().getQuality().getPerplexityRatio();
     assertTrue(ratio > 1 && ratio < 1.15, "ratio " + ratio);
   }

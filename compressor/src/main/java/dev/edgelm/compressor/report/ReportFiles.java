@@ -5,13 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.edgelm.compressor.OutputException;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.FontMetrics;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,13 +14,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
-import javax.imageio.ImageIO;
 
-/** Writes a {@link VariantReport.Report} as {@code report.md}, {@code report.json} and {@code report.png}. */
+/**
+ * Writes a {@link VariantReport.Report} as {@code report.md}, {@code report.json} and the charts of
+ * {@link ReportCharts} ({@code quality.png}, {@code speed.png}), which the Markdown links.
+ */
 final class ReportFiles {
   static final String MARKDOWN = "report.md";
   static final String JSON = "report.json";
-  static final String PLOT = "report.png";
 
   private ReportFiles() {}
 
@@ -36,7 +30,7 @@ final class ReportFiles {
       Files.createDirectories(dir);
       Files.writeString(dir.resolve(MARKDOWN), markdown(r), StandardCharsets.UTF_8);
       Files.writeString(dir.resolve(JSON), json(r), StandardCharsets.UTF_8);
-      ImageIO.write(plot(r), "png", dir.resolve(PLOT).toFile());
+      ReportCharts.write(r, dir);
     } catch (IOException e) {
       throw new OutputException("cannot write the report into " + dir + ": " + e.getMessage(), e);
     }
@@ -69,7 +63,15 @@ final class ReportFiles {
           s == null || base.speed() == null ? "–" : String.format(Locale.ROOT, "%.2f×", s.decodeTokensPerSecond() / base.speed().decodeTokensPerSecond()),
           s == null || s.peakRssBytes() == 0 ? "–" : mib(s.peakRssBytes())));
     }
-    md.append("\n![size against perplexity](").append(PLOT).append(")\n");
+    md.append("\n![perplexity ratio and KL against package size](").append(ReportCharts.QUALITY).append(")\n\n");
+    md.append(frontierLine(r, ReportCharts.PERPLEXITY_RATIO));
+    md.append(frontierLine(r, ReportCharts.KL));
+    if (ReportCharts.measured(r, ReportCharts.DECODE_SPEED).isEmpty()) {
+      md.append("\nDecode speed was not measured (`--no-speed`).\n");
+    } else {
+      md.append("\n![decode speed against package size](").append(ReportCharts.SPEED).append(")\n\n");
+      md.append(frontierLine(r, ReportCharts.DECODE_SPEED));
+    }
     for (VariantReport.Entry e : r.variants()) {
       if (e.params().isEmpty()) {
         continue;
@@ -93,6 +95,16 @@ final class ReportFiles {
     return md.toString();
   }
 
+
+  /** "- Pareto frontier, size against FIGURE: a, b, c" (smallest first). */
+  private static String frontierLine(VariantReport.Report r, ReportCharts.Figure f) {
+    return "- Pareto frontier, size against " + f.label() + ": "
+        + frontierIds(r, f).stream().collect(Collectors.joining(", ")) + "\n";
+  }
+
+  private static List<String> frontierIds(VariantReport.Report r, ReportCharts.Figure f) {
+    return f.frontier(ReportCharts.measured(r, f)).stream().map(VariantReport.Entry::id).toList();
+  }
 
   /** Orders "layers.2.x" before "layers.10.x": runs of digits compare as numbers. */
   static int naturalOrder(String a, String b) {
@@ -130,6 +142,10 @@ final class ReportFiles {
     root.put("tokens", r.tokens());
     root.put("host", r.host());
     root.put("date", r.date().toString());
+    ObjectNode pareto = root.putObject("pareto_frontiers");
+    frontierIds(r, ReportCharts.PERPLEXITY_RATIO).forEach(pareto.putArray("perplexity_ratio")::add);
+    frontierIds(r, ReportCharts.KL).forEach(pareto.putArray("kl_divergence")::add);
+    frontierIds(r, ReportCharts.DECODE_SPEED).forEach(pareto.putArray("decode_tokens_per_second")::add);
     ArrayNode variants = root.putArray("variants");
     for (VariantReport.Entry e : all(r)) {
       ObjectNode v = variants.addObject();
@@ -158,85 +174,5 @@ final class ReportFiles {
       }
     }
     return mapper.writeValueAsString(root) + "\n";
-  }
-
-  /** Package size (MiB, log axis) against perplexity, one labelled point per package. */
-  static BufferedImage plot(VariantReport.Report r) {
-    System.setProperty("java.awt.headless", "true");
-    int w = 900;
-    int h = 560;
-    int left = 90;
-    int right = 40;
-    int top = 50;
-    int bottom = 70;
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = img.createGraphics();
-    try {
-      g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-      g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-      g.setColor(Color.WHITE);
-      g.fillRect(0, 0, w, h);
-      List<VariantReport.Entry> all = all(r);
-      double minX = Double.MAX_VALUE;
-      double maxX = 0;
-      double minY = Double.MAX_VALUE;
-      double maxY = 0;
-      for (VariantReport.Entry e : all) {
-        double x = Math.log10(Math.max(1, e.packageBytes()) / 1048576.0);
-        minX = Math.min(minX, x);
-        maxX = Math.max(maxX, x);
-        minY = Math.min(minY, e.scores().perplexity());
-        maxY = Math.max(maxY, e.scores().perplexity());
-      }
-      double padX = Math.max(0.05, (maxX - minX) * 0.12);
-      double padY = Math.max(maxY * 0.002, (maxY - minY) * 0.15);
-      double x0 = minX - padX;
-      double x1 = maxX + padX;
-      double y0 = minY - padY;
-      double y1 = maxY + padY;
-      int pw = w - left - right;
-      int ph = h - top - bottom;
-      g.setColor(Color.BLACK);
-      g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
-      g.drawString(r.model() + ": package size against perplexity", left, 30);
-      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-      g.setColor(new Color(0xDDDDDD));
-      for (int i = 0; i <= 5; i++) {
-        int y = top + ph * i / 5;
-        g.drawLine(left, y, left + pw, y);
-        int x = left + pw * i / 5;
-        g.drawLine(x, top, x, top + ph);
-      }
-      g.setColor(Color.BLACK);
-      g.drawRect(left, top, pw, ph);
-      FontMetrics fm = g.getFontMetrics();
-      for (int i = 0; i <= 5; i++) {
-        double vy = y1 - (y1 - y0) * i / 5;
-        String ly = String.format(Locale.ROOT, vy >= 100 ? "%.1f" : "%.3f", vy);
-        g.drawString(ly, left - 8 - fm.stringWidth(ly), top + ph * i / 5 + 4);
-        double vx = Math.pow(10, x0 + (x1 - x0) * i / 5);
-        String lx = String.format(Locale.ROOT, vx >= 10 ? "%.1f" : vx >= 1 ? "%.2f" : "%.3f", vx);
-        g.drawString(lx, left + pw * i / 5 - fm.stringWidth(lx) / 2, top + ph + 18);
-      }
-      String xLabel = "package size, MiB (log scale)";
-      g.drawString(xLabel, left + pw / 2 - fm.stringWidth(xLabel) / 2, h - 22);
-      Graphics2D gy = (Graphics2D) g.create();
-      gy.rotate(-Math.PI / 2);
-      gy.drawString("perplexity", -(top + ph / 2) - fm.stringWidth("perplexity") / 2, 22);
-      gy.dispose();
-      g.setStroke(new BasicStroke(1.5f));
-      for (VariantReport.Entry e : all) {
-        double vx = Math.log10(Math.max(1, e.packageBytes()) / 1048576.0);
-        int px = left + (int) Math.round((vx - x0) / (x1 - x0) * pw);
-        int py = top + (int) Math.round((y1 - e.scores().perplexity()) / (y1 - y0) * ph);
-        g.setColor(e == r.base() ? new Color(0xC0392B) : new Color(0x2471A3));
-        g.fillOval(px - 5, py - 5, 10, 10);
-        g.setColor(Color.BLACK);
-        g.drawString(e.id(), px + 8, py - 6);
-      }
-    } finally {
-      g.dispose();
-    }
-    return img;
   }
 }

@@ -35,7 +35,8 @@ import java.util.function.Consumer;
  * disk, perplexity and its ratio to the base, top-1 agreement with the base and KL(base ‖ variant)
  * (all on one {@link ScoringPlan}, see {@link VariantComparison}), and decode speed with peak memory
  * (one child process per package, see {@link DecodeSpeed}). Writes {@code report.md},
- * {@code report.json} and {@code report.png} (size against perplexity) and records quality and speed
+ * {@code report.json} and the PNG charts of {@link ReportCharts} ({@code quality.png}: perplexity
+ * ratio and KL against size; {@code speed.png}: decode speed against size; Pareto frontiers marked) and records quality and speed
  * in every package's {@code variant.json}, the base's included, so a host can choose on them.
  *
  * <p>Method-agnostic: anything packaged with the base's tokenizer can be a variant.
@@ -49,7 +50,7 @@ public final class VariantReport {
    * @param parallelism windows scored at once
    * @param speed decode measurement options, or null to skip speed and memory
    * @param updateDescriptors write quality and speed into each package's {@code variant.json}
-   * @param out directory for report.md, report.json and report.png
+   * @param out directory for report.md, report.json, quality.png and speed.png
    */
   public record Options(Path text, String docSeparator, int window, int stride, int parallelism, DecodeSpeed.Options speed,
       boolean updateDescriptors, Path out, Clock clock) {}

@@ -56,8 +56,9 @@ class VariantReportTest {
     JsonNode json = new ObjectMapper().readTree(out.resolve("report.json").toFile());
     assertEquals(2, json.get("variants").size());
     assertEquals(e.perplexityRatio(), json.get("variants").get(1).get("perplexity_ratio").asDouble(), 1e-12);
-    BufferedImage png = ImageIO.read(out.resolve("report.png").toFile());
+    BufferedImage png = ImageIO.read(out.resolve("quality.png").toFile());
     assertTrue(png.getWidth() > 100 && png.getHeight() > 100);
+    assertNotNull(ImageIO.read(out.resolve("speed.png").toFile()), "speed was measured, so it is drawn");
 
     for (Path dir : List.of(fp32, int8)) {
       VariantDescriptor d = ModelPackage.open(dir).descriptor();

@@ -8,15 +8,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgelm.engine.testing.SharedAssets;
 import dev.edgelm.it.testing.EdgelmCommand;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A quantized and a Kronecker-factored variant of stories260K through the real launcher: compress,
- * one report over both, and generation from the factored package.
+ * one report over both (its Markdown and its PNG charts), and generation from the factored package.
  */
 class CompressionIT {
   private static final Duration LIMIT = Duration.ofMinutes(5);
@@ -46,6 +48,14 @@ class CompressionIT {
     String md = Files.readString(report.resolve("report.md"));
     assertTrue(md.contains("| int4 ") && md.contains("| kron-auto-als | kron "), md);
     assertTrue(md.contains("| layers.0.mlp.up | ") || md.contains("| layers.1.mlp.up | "), "per-matrix figures: " + md);
+    for (String chart : new String[] {"quality.png", "speed.png"}) {
+      Path png = report.resolve(chart);
+      assertTrue(md.contains("](" + chart + ")"), "the Markdown links " + chart + ": " + md);
+      assertTrue(Files.size(png) > 10_000, chart + " is " + Files.size(png) + " bytes");
+      BufferedImage img = ImageIO.read(png.toFile());
+      assertTrue(img != null && img.getWidth() >= 640 && img.getHeight() >= 400, chart + " is a PNG ImageIO reads");
+    }
+    assertTrue(md.contains("- Pareto frontier, size against perplexity ratio: "), md);
 
     JsonNode descriptor = new ObjectMapper().readTree(kron.resolve("variant.json").toFile());
     JsonNode quality = descriptor.path("quality");
