@@ -84,7 +84,8 @@ public final class Tokenizers {
    * "llama"} adds it. SentencePiece-kind tokenizers get the dummy prefix (from a tokenizer.json,
    * only when its normalizer or Metaspace prepends {@code ▁}). BOS and EOS ids come from {@code
    * config.json}, else {@code tokenizer_config.json}, else the tokenizer's own {@code <s>}/{@code
-   * </s>} or {@code <|endoftext|>}.
+   * </s>} or {@code <|endoftext|>}. The chat template and special tokens of {@code
+   * tokenizer_config.json}, when it has them, become {@code chat} ({@link TokenizerConfigChat}).
    *
    * @throws ModelPackageException when the directory has no tokenizer files, they are corrupt, or
    *     the family is neither gpt2 nor llama
@@ -121,6 +122,9 @@ public final class Tokenizers {
     JsonNode tokenizerConfig = optionalJson(dir.resolve("tokenizer_config.json"));
     specialId("bos", BOS_NAMES, config, tokenizerConfig, idOf).ifPresent(spec::setBosTokenId);
     specialId("eos", EOS_NAMES, config, tokenizerConfig, idOf).ifPresent(spec::setEosTokenId);
+    if (Files.isRegularFile(dir.resolve(TokenizerConfigChat.FILE))) {
+      TokenizerConfigChat.read(dir.resolve(TokenizerConfigChat.FILE)).ifPresent(spec::setChat);
+    }
     return spec.build();
   }
 
