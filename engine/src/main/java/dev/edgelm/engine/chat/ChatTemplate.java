@@ -22,19 +22,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A chat template: turns a conversation into the prompt text a model was trained on.
  *
  * <p>Templates are Jinja, rendered with Jinjava configured as Hugging Face's
- * {@code apply_chat_template} renders them: {@code trim_blocks} and {@code lstrip_blocks} on (with
- * Jinja2's semantics where Jinjava's differ, see {@link #asJinja2}), the
+ * {@code apply_chat_template} renders them: {@code trim_blocks} and {@code lstrip_blocks} on, the
  * variables {@code messages} (each with {@code role} and {@code content}), {@code
  * add_generation_prompt}, {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code
  * pad_token}, and the functions {@code raise_exception(message)} and {@code strftime_now(format)}
  * (Python's strftime directives, on the injected clock). Includes and imports find nothing, and
- * output is capped ({@link #MAX_OUTPUT_CHARS}).
+ * output is capped ({@link #MAX_OUTPUT_CHARS}). Where Jinjava differs from Jinja2 in ways templates
+ * rely on (lstrip_blocks, Python string methods, reversed slices, the {@code generation} tag), the
+ * template is rewritten to behave as in Jinja2 ({@link Jinja2Compat}).
  *
  * <p>Where a model's template comes from ({@link #resolve}): the package's own (the checkpoint's
  * {@code tokenizer_config.json}, carried in {@code variant.json} as {@code tokenizer.chat}), else
@@ -63,7 +63,7 @@ public final class ChatTemplate {
   private final String model;
   private final String origin;
   private final String source;
-  /** {@link #source} with Jinja2's whitespace rules applied where Jinjava's differ ({@link #asJinja2}). */
+  /** {@link #source} as Jinjava renders it the Jinja2 way ({@link Jinja2Compat}). */
   private final String jinjaSource;
   private final SpecialTokens tokens;
   private final Clock clock;
@@ -72,7 +72,12 @@ public final class ChatTemplate {
     this.model = model;
     this.origin = origin;
     this.source = source;
-    this.jinjaSource = asJinja2(source);
+    try {
+      this.jinjaSource = Jinja2Compat.rewrite(source);
+    } catch (IllegalArgumentException e) {
+      throw new ModelPackageException(origin + " cannot be rendered: " + e.getMessage() + ", or configure another template with models."
+          + model + ".chat_template", e);
+    }
     this.tokens = tokens;
     this.clock = clock;
   }
@@ -256,34 +261,18 @@ public final class ChatTemplate {
     return s == null ? "" : s.replaceAll("\\s*\\R\\s*", " ").strip();
   }
 
-  /** Whitespace before a block or comment tag that begins a line (Jinja2's lstrip_blocks), unless the tag opens with + or -. */
-  private static final Pattern LINE_START_BEFORE_TAG = Pattern.compile("(?m)^[ \\t]+(?=\\{[%#](?![+-]))");
-
-  /**
-   * The template with the whitespace rules that Jinjava applies differently from Jinja2 applied
-   * here: {@code lstrip_blocks} strips spaces and tabs before a block tag only when the tag begins
-   * its line (Jinjava's strips them before any block tag, so {@code "{{ a }} {% if b %}"} would lose
-   * its space), {@code {%+} keeps them, and one newline at the end of the template is dropped
-   * (Jinja2's {@code keep_trailing_newline=False}). Jinjava's own trim_blocks matches Jinja2's.
-   */
-  static String asJinja2(String source) {
-    String s = LINE_START_BEFORE_TAG.matcher(source).replaceAll("").replace("{%+", "{%").replace("{#+", "{#");
-    if (s.endsWith("\r\n")) {
-      return s.substring(0, s.length() - 2);
-    }
-    return s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
-  }
-
   private static Jinjava newJinjava() {
     Jinjava j = new Jinjava(JinjavaConfig.newBuilder()
         .withTrimBlocks(true)
-        .withLstripBlocks(false) // applied by asJinja2, as Jinja2 does it
+        .withLstripBlocks(false) // Jinja2's is applied by Jinja2Compat
         .withMaxOutputSize(MAX_OUTPUT_CHARS)
         .withLocale(Locale.ROOT)
         .build());
     j.setResourceLocator((name, encoding, interpreter) -> {
       throw new IOException("chat templates cannot include or import other files (" + name + ")");
     });
+    Jinja2Compat.filters().forEach(j::registerFilter);
+    j.registerTag(Jinja2Compat.generationTag());
     j.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
     j.registerFunction(new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
     return j;

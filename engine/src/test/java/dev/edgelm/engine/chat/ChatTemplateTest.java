@@ -84,6 +84,25 @@ class ChatTemplateTest {
   }
 
   @Test
+  void qwenStyleFile_pythonStringMethods_reversedLoop_andNamespace_renderAsInJinja2() throws IOException {
+    ChatTemplate t = template(resource("qwen-style-test.jinja"), SpecialTokens.NONE);
+    List<ChatMessage> messages = List.of(ChatMessage.system("S"), ChatMessage.user("U1"),
+        ChatMessage.assistant("<think>\nhmm\n</think>\n\nA1"), ChatMessage.user("U2"), ChatMessage.assistant("A2"));
+    assertEquals("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n"
+        + "<|im_start|>user\nU2<|im_end|>\n<|im_start|>assistant\nA2<|im_end|>\n<|im_start|>assistant\n[last user at 3]",
+        t.render(messages, true));
+    InvalidRequestException e = assertThrows(InvalidRequestException.class,
+        () -> t.render(List.of(ChatMessage.user(" \n ")), true));
+    assertTrue(e.getMessage().endsWith("refuses these messages: empty user message at 0"), e.getMessage());
+  }
+
+  @Test
+  void generationTag_rendersItsBody() {
+    assertEquals("<a>x</a>", template("{% for m in messages %}<a>{% generation %}{{ m['content'] }}{% endgeneration %}</a>{% endfor %}",
+        SpecialTokens.NONE).render(List.of(ChatMessage.assistant("x")), false));
+  }
+
+  @Test
   void builtInChatml_matchesTheHuggingFaceStyleFile() {
     ChatTemplate t = ChatTemplate.configured("m", "chatml", SpecialTokens.NONE, CLOCK);
     assertEquals(CHATML_EXPECTED + "<|im_start|>assistant\n", t.render(CONVERSATION, true));
@@ -147,6 +166,16 @@ class ChatTemplateTest {
         () -> template("{% for m in messages %}{{ m['content'] }}", SpecialTokens.NONE));
     assertTrue(e.getMessage().startsWith("test template does not render: line 1: "), e.getMessage());
     assertEquals(1, e.getMessage().lines().count());
+  }
+
+  @Test
+  void filteredForLoop_isRefusedRatherThanRenderedEmpty() {
+    ModelPackageException e = assertThrows(ModelPackageException.class,
+        () -> template("{% for m in messages if m['role'] == 'user' %}{{ m['content'] }}{% endfor %}", SpecialTokens.NONE));
+    assertTrue(e.getMessage().startsWith("test template cannot be rendered: '{% for m in messages if m['role'] == 'user' %}' filters"),
+        e.getMessage());
+    assertEquals("ab", template("{% for m in (messages if true else []) %}{{ m['content'] }}{% endfor %}", SpecialTokens.NONE)
+        .render(List.of(ChatMessage.user("a"), ChatMessage.user("b")), false), "a conditional expression is no filter");
   }
 
   @Test
