@@ -15,7 +15,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -152,6 +157,30 @@ class ChatTemplateTest {
   void strftimeNow_formatsTheInjectedClock() {
     ChatTemplate t = template("Today is {{ strftime_now('%d %b %Y') }} ({{ strftime_now('%A, %-d %B %Y %H:%M:%S') }}).", SpecialTokens.NONE);
     assertEquals("Today is 04 Jul 2026 (Saturday, 4 July 2026 15:30:00).", t.render(List.of(), false));
+  }
+
+  @Test
+  void render_fromManyThreadsAtOnce_eachTemplateKeepsItsOwnClockAndTokens() throws Exception {
+    String source = "{{ bos_token }}{{ strftime_now('%Y') }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+    ChatTemplate a = ChatTemplate.of("a", "a", source, new SpecialTokens("<a>", null, null, null),
+        Clock.fixed(Instant.parse("2001-01-01T00:00:00Z"), ZoneOffset.UTC));
+    ChatTemplate b = ChatTemplate.of("b", "b", source, new SpecialTokens("<b>", null, null, null),
+        Clock.fixed(Instant.parse("2002-01-01T00:00:00Z"), ZoneOffset.UTC));
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<Boolean>> results = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        String text = "m" + i;
+        ChatTemplate t = i % 2 == 0 ? a : b;
+        String expected = (t == a ? "<a>2001" : "<b>2002") + text;
+        results.add(pool.submit(() -> expected.equals(t.render(List.of(ChatMessage.user(text)), false))));
+      }
+      for (Future<Boolean> r : results) {
+        assertTrue(r.get(30, TimeUnit.SECONDS));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
