@@ -98,7 +98,8 @@ public final class ChatTemplate {
 
   /**
    * The template a model serves chat with: the package's {@code chat.template}, else {@code
-   * configured} (a built-in name or a template file), else none.
+   * configured} (a built-in name or a template file), else none. {@code configured} also stands in
+   * for a package template that does not parse here; it never replaces one that does.
    *
    * @param chat the package's {@code tokenizer.chat} (the default instance when it has none)
    * @param configured the operator's {@code models.<name>.chat_template}, or null
@@ -109,10 +110,18 @@ public final class ChatTemplate {
    */
   public static ChatTemplate resolve(String model, ChatSpec chat, String configured, SpecialTokens fallback, Clock clock) {
     SpecialTokens tokens = SpecialTokens.of(chat).orElse(fallback);
+    boolean operatorSet = configured != null && !configured.isBlank();
     if (!chat.getTemplate().isEmpty()) {
-      return of(model, "the chat_template of package " + model, chat.getTemplate(), tokens, clock);
+      try {
+        return of(model, "the chat_template of package " + model, chat.getTemplate(), tokens, clock);
+      } catch (ModelPackageException e) {
+        if (!operatorSet) {
+          throw e;
+        }
+        // The package's template cannot be rendered here: the operator's is the way out the error names.
+      }
     }
-    if (configured != null && !configured.isBlank()) {
+    if (operatorSet) {
       return configured(model, configured, tokens, clock);
     }
     throw new InvalidRequestException("package " + model + " has no chat template; set models." + model

@@ -234,6 +234,15 @@ class ChatTemplateTest {
   }
 
   @Test
+  void resolve_packageTemplateThatDoesNotParse_fallsBackToTheConfiguredOne_elseFails() {
+    ChatSpec broken = ChatSpec.newBuilder().setTemplate("{% for m in messages %}").build();
+    assertEquals("built-in chat template chatml", ChatTemplate.resolve("m", broken, "chatml", LLAMA, CLOCK).origin());
+    ModelPackageException e = assertThrows(ModelPackageException.class, () -> ChatTemplate.resolve("m", broken, null, LLAMA, CLOCK));
+    assertTrue(e.getMessage().startsWith("the chat_template of package m does not render: line 1: ")
+        && e.getMessage().endsWith("; fix the template or configure another with models.m.chat_template"), e.getMessage());
+  }
+
+  @Test
   void resolve_noTemplateAnywhere_saysWhatToConfigure() {
     InvalidRequestException e = assertThrows(InvalidRequestException.class,
         () -> ChatTemplate.resolve("stories260K", ChatSpec.getDefaultInstance(), null, LLAMA, CLOCK));
