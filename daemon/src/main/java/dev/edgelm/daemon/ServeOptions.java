@@ -1,7 +1,5 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.Environment;
-import dev.edgelm.daemon.internal.Signals;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

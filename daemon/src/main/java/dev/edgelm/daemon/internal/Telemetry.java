@@ -55,7 +55,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: recording methods are thread-safe and non-blocking (the SDK aggregates in memory);
  * {@link #scrape()} and {@link #close()} may block briefly and run off event loops.
  */
-public final class Telemetry implements StreamEvents, AutoCloseable {
+final class Telemetry implements StreamEvents, AutoCloseable {
   static final AttributeKey<String> MODEL = AttributeKey.stringKey("gen_ai.request.model");
   static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
   static final AttributeKey<String> TOKEN_TYPE = AttributeKey.stringKey("gen_ai.token.type");
