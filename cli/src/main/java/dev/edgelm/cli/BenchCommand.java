@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.edgelm.engine.DecodeBenchmark;
@@ -102,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "%s: load %.0f ms (of which sha256 verification %.0f ms; %.1f ms when cached); time to first token "
               + "(%d-token prompt) %.1f ms; decode %.1f tokens/s (%d threads, median of %d); peak RSS %s; %s%n",
           variant, load.totalMs(), load.verifyMs(), load.verifyCachedMs(), promptTokens, r.timeToFirstTokenMs(), r.decodeTokensPerSecond(), threads, runs,
-          peakRss < 0 ? "unknown" : Bytes.size(peakRss), host);
+          peakRss < 0 ? "unknown" : Units.size(peakRss), host);
     }
     out.flush();
   }

@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.edgelm.daemon.DaemonConfig;
@@ -55,16 +56,16 @@ final class CapabilitiesCommand implements Callable<Integer> {
         + (h.cpuQuota() > 0 ? String.format(Locale.ROOT, " (cgroup quota %.2f CPUs)", h.cpuQuota()) : ""));
     row(s, "cpu features", h.cpuFeatures().isEmpty() ? "(none known)" : String.join(" ", new TreeSet<>(h.cpuFeatures())));
     HostCapabilities.Memory m = h.memory();
-    row(s, "memory", "total " + Bytes.size(m.totalBytes()) + ", available " + Bytes.size(m.availableBytes())
-        + (m.cgroupLimitBytes() > 0 ? ", cgroup limit " + Bytes.size(m.cgroupLimitBytes()) + " (" + Bytes.size(m.cgroupUsageBytes()) + " used)"
+    row(s, "memory", "total " + Units.size(m.totalBytes()) + ", available " + Units.size(m.availableBytes())
+        + (m.cgroupLimitBytes() > 0 ? ", cgroup limit " + Units.size(m.cgroupLimitBytes()) + " (" + Units.size(m.cgroupUsageBytes()) + " used)"
             : ", no cgroup limit")
-        + "; usable " + Bytes.size(m.usableBytes()));
+        + "; usable " + Units.size(m.usableBytes()));
     row(s, "onnxruntime", h.onnxRuntime().version() + ", providers " + String.join(", ", h.onnxRuntime().executionProviders()));
     if (h.gpus().isEmpty()) {
       row(s, "gpus", "none found");
     }
     for (HostCapabilities.Gpu g : h.gpus()) {
-      row(s, "gpu", g.name() + " (" + g.vendor() + "), " + Bytes.size(g.memoryFreeBytes()) + " free of " + Bytes.size(g.memoryTotalBytes()));
+      row(s, "gpu", g.name() + " (" + g.vendor() + "), " + Units.size(g.memoryFreeBytes()) + " free of " + Units.size(g.memoryTotalBytes()));
     }
     row(s, "bandwidth", String.format(Locale.ROOT, "%.1f GB/s single-thread copy (%s)", h.memoryBandwidth().bytesPerSecond() / 1e9,
         h.memoryBandwidth().source()));

@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import dev.edgelm.compressor.calib.CalibrationOptions;
 import dev.edgelm.compressor.kron.KronOptions;
 import dev.edgelm.compressor.kron.KroneckerCompressor;
@@ -120,7 +121,7 @@ final class CompressCommand implements Callable<Integer> {
     long variantBytes = VariantReport.packageBytes(d);
     long baseBytes = VariantReport.packageBytes(ModelPackage.open(model).descriptor());
     err.printf(Locale.ROOT, "wrote %s to %s in %.1f s: %s (%.3fx the fp32 package's %s)%n", d.getId(), out,
-        (System.nanoTime() - start) / 1e9, Bytes.size(variantBytes), (double) variantBytes / baseBytes, Bytes.size(baseBytes));
+        (System.nanoTime() - start) / 1e9, Units.size(variantBytes), (double) variantBytes / baseBytes, Units.size(baseBytes));
     err.flush();
     return ExitCodes.OK;
   }
@@ -156,7 +157,7 @@ final class CompressCommand implements Callable<Integer> {
     long baseBytes = VariantReport.packageBytes(ModelPackage.open(model).descriptor());
     err.printf(Locale.ROOT, "wrote %s to %s in %.1f s: %,d parameters (%.4f of the base), %s (%.3fx the fp32 package's %s)%n",
         d.getId(), out, (System.nanoTime() - start) / 1e9, d.getParameterCount(), w.report().plan().ratio(),
-        Bytes.size(variantBytes), (double) variantBytes / baseBytes, Bytes.size(baseBytes));
+        Units.size(variantBytes), (double) variantBytes / baseBytes, Units.size(baseBytes));
     err.flush();
     return ExitCodes.OK;
   }

@@ -1,30 +1,19 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import java.time.Duration;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
-/** Parses durations written like 250ms, 30s, 5m or 1h (a bare number is seconds). */
+/** Durations on the command line: flags parsed by {@link Units#parseDuration}, and progress clocks. */
 final class Durations {
-  private static final Pattern FORM = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)?");
-
   private Durations() {}
 
-  /** @throws IllegalArgumentException naming {@code option} when {@code text} is not a duration */
+  /** @throws IllegalArgumentException naming {@code option} when {@code text} is not a duration ({@link Units#parseDuration}) */
   static Duration parse(String option, String text) {
-    Matcher m = FORM.matcher(text.strip());
-    if (!m.matches()) {
+    try {
+      return Units.parseDuration(text);
+    } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(option + " must be a duration such as 500ms, 30s or 5m, not '" + text + "'");
     }
-    double v = Double.parseDouble(m.group(1));
-    String unit = m.group(2) == null ? "s" : m.group(2);
-    double millis = v * switch (unit) {
-      case "ms" -> 1;
-      case "s" -> 1_000;
-      case "m" -> 60_000;
-      default -> 3_600_000;
-    };
-    return Duration.ofMillis(Math.round(millis));
   }
 
   /** {@code seconds} as M:SS, or H:MM:SS from an hour on. */

@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import dev.edgelm.compressor.importer.CheckpointImporter;
 import dev.edgelm.compressor.importer.ImportedModel;
 import dev.edgelm.compressor.packaging.PackageWriter;
@@ -52,7 +53,7 @@ final class ImportCommand implements Callable<Integer> {
     }
     VariantDescriptor d = write(imported, name, target);
     spec.commandLine().getErr().printf("imported %s (%s, %,d parameters, %s of weights) into %s%n",
-        d.getModel(), d.getArchitecture().getFamily(), d.getParameterCount(), Bytes.size(d.getWeightBytes()), out);
+        d.getModel(), d.getArchitecture().getFamily(), d.getParameterCount(), Units.size(d.getWeightBytes()), out);
     return ExitCodes.OK;
   }
 

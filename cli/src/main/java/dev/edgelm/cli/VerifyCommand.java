@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.ModelPackageException;
 import dev.edgelm.hub.Hub;
@@ -67,7 +68,7 @@ final class VerifyCommand implements Callable<Integer> {
       err.println("edgelm: error: " + p.file() + " " + p.problem() + "; import or pull the package again");
     }
     if (v.problems().isEmpty()) {
-      out.printf("ok  %s (%d files, %s)%n", v.dir(), v.filesChecked(), Bytes.size(v.bytesChecked()));
+      out.printf("ok  %s (%d files, %s)%n", v.dir(), v.filesChecked(), Units.size(v.bytesChecked()));
     }
     return v.problems().size();
   }
@@ -85,7 +86,7 @@ final class VerifyCommand implements Callable<Integer> {
       err.println("edgelm: error: " + d.file() + " " + d.problem());
     }
     if (v.ok()) {
-      out.printf("ok  store %s (%d files, %s)%n", root, v.filesChecked(), Bytes.size(v.bytesChecked()));
+      out.printf("ok  store %s (%d files, %s)%n", root, v.filesChecked(), Units.size(v.bytesChecked()));
     }
     return v.damaged().size();
   }

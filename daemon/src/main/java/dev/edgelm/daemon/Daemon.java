@@ -1,6 +1,5 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.DaemonServer;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -27,7 +26,7 @@ public interface Daemon extends AutoCloseable {
   }
 
   static Daemon start(DaemonConfig config, DaemonRuntime runtime) {
-    return DaemonServer.start(config, runtime);
+    return Implementation.provider().start(config, runtime);
   }
 
   /** The bound gRPC port. */

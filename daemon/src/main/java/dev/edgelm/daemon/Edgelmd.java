@@ -57,7 +57,7 @@ public final class Edgelmd implements Callable<Integer> {
   @Override
   public Integer call() throws com.google.protobuf.InvalidProtocolBufferException {
     if (printCapabilities || printNodeLabels) {
-      DaemonConfig config = DaemonConfig.load(options.sources(dev.edgelm.daemon.internal.Environment.snapshot()));
+      DaemonConfig config = DaemonConfig.load(options.sources(Environment.snapshot()));
       HostCapabilities host = HostProbe.create(config.host().probeOptions()).probe();
       PrintWriter out = spec.commandLine().getOut();
       if (printCapabilities) {

@@ -4,6 +4,7 @@ import dev.edgelm.proto.v1.GpuInfo;
 import dev.edgelm.proto.v1.HostCapabilitiesInfo;
 import dev.edgelm.proto.v1.MemoryInfo;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -153,5 +154,21 @@ public record HostCapabilities(
           .setMemoryFreeBytes(g.memoryFreeBytes()).setMemoryBandwidthBytesPerSecond(g.memoryBandwidthBytesPerSecond()));
     }
     return b.build();
+  }
+
+  /**
+   * Short lowercase name of an execution provider, however it is written: ONNX Runtime's
+   * ({@code CUDAExecutionProvider}), the Java enum's ({@code TENSOR_RT}) or ours ({@code tensorrt}).
+   */
+  public static String providerName(String name) {
+    String n = name.strip().toLowerCase(Locale.ROOT).replace("_", "").replace("-", "");
+    if (n.endsWith("executionprovider")) {
+      n = n.substring(0, n.length() - "executionprovider".length());
+    }
+    return switch (n) {
+      case "trt" -> "tensorrt";
+      case "dml" -> "directml";
+      default -> n;
+    };
   }
 }

@@ -1,6 +1,5 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.probe.SystemHostProbe;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -42,7 +41,7 @@ public interface HostProbe {
 
   /** A probe of this host (or of the files under {@code options.root()}, for tests). */
   static HostProbe create(Options options) {
-    return new SystemHostProbe(options);
+    return Implementation.provider().hostProbe(options);
   }
 
   /** A probe that always answers {@code host} (tests, simulations). */
@@ -96,7 +95,8 @@ public interface HostProbe {
     /** This host: the real root, a cache in {@code cacheDir}, the running ONNX Runtime, real tools. */
     public static Options system(Path cacheDir, HostOverrides overrides) {
       return new Options(Path.of("/"), cacheDir, true, overrides, java.lang.Runtime.getRuntime().availableProcessors(),
-          SystemHostProbe::onnxRuntimeOfThisProcess, SystemHostProbe::runCommand, SystemHostProbe::measureBandwidth,
+          () -> Implementation.provider().onnxRuntimeOfThisProcess(), argv -> Implementation.provider().runCommand(argv),
+          () -> Implementation.provider().measureBandwidth(),
           Clock.systemUTC());
     }
 

@@ -1,6 +1,6 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.Sizes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.proto.v1.SelectionPolicyInfo;
 import dev.edgelm.proto.v1.VariantOutcome;
 import dev.edgelm.proto.v1.VariantSelection;
@@ -154,7 +154,7 @@ public record Selection(
       s.append(String.format(Locale.ROOT, "  %-4s %-" + idWidth + "s  %-9s  %12s  %10s  %s%n",
           v.rank() > 0 ? "#" + v.rank() : "-", v.id(), v.outcome().name().toLowerCase(Locale.ROOT),
           v.predictedTokensPerSecond() > 0 ? String.format(Locale.ROOT, "%.1f", v.predictedTokensPerSecond()) : "-",
-          v.memoryRequiredBytes() > 0 ? Sizes.bytes(v.memoryRequiredBytes()) : "-", v.reason()));
+          v.memoryRequiredBytes() > 0 ? Units.size(v.memoryRequiredBytes()) : "-", v.reason()));
     }
     return s.toString();
   }
@@ -165,13 +165,13 @@ public record Selection(
     List<String> isa = host.cpuFeatures().stream().filter(f -> f.contains("vnni") || f.equals("avx2") || f.equals("avx512f")
         || f.startsWith("amx") || f.equals("dotprod") || f.equals("i8mm") || f.equals("sve") || f.equals("asimd")).sorted().toList();
     s.append(isa.isEmpty() ? "" : " (" + String.join(" ", isa) + ")");
-    s.append(", usable memory ").append(Sizes.bytes(host.memory().usableBytes()));
+    s.append(", usable memory ").append(Units.size(host.memory().usableBytes()));
     s.append(String.format(Locale.ROOT, ", bandwidth %.1f GB/s (%s)", host.memoryBandwidth().bytesPerSecond() / 1e9,
         host.memoryBandwidth().source()));
     s.append(", ONNX Runtime ").append(host.onnxRuntime().version()).append(" [").append(String.join(",", host.onnxRuntime().executionProviders()))
         .append(']');
     if (!host.gpus().isEmpty()) {
-      s.append(", GPU ").append(Sizes.bytes(host.gpuMemoryFreeBytes())).append(" free");
+      s.append(", GPU ").append(Units.size(host.gpuMemoryFreeBytes())).append(" free");
     }
     if (!host.overridden().isEmpty()) {
       s.append("; overridden: ").append(String.join(", ", new java.util.TreeSet<>(host.overridden().keySet())));
@@ -180,7 +180,7 @@ public record Selection(
   }
 
   private String describePolicy() {
-    return "budget " + Sizes.bytes(memoryBudgetBytes) + ", context " + (policy.contextTokens() == 0 ? "each variant's" : policy.contextTokens())
+    return "budget " + Units.size(memoryBudgetBytes) + ", context " + (policy.contextTokens() == 0 ? "each variant's" : policy.contextTokens())
         + " x " + policy.concurrency() + (policy.concurrency() == 1 ? " stream" : " streams")
         + (policy.maxPerplexityRatio() > 0 ? ", max perplexity ratio " + policy.maxPerplexityRatio() : ", no quality floor")
         + (policy.pinnedVariant() != null ? ", pinned to " + policy.pinnedVariant() : "");

@@ -1,8 +1,5 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.ConfigValues;
-import dev.edgelm.daemon.internal.Environment;
-import dev.edgelm.daemon.internal.Signals;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,7 +76,7 @@ public final class ServeOptions {
       int eq = m.indexOf('=');
       String name;
       String dir;
-      if (eq > 0 && ConfigValues.MODEL_NAME.matcher(m.substring(0, eq)).matches()) {
+      if (eq > 0 && DaemonConfig.Model.NAME.matcher(m.substring(0, eq)).matches()) {
         name = m.substring(0, eq);
         dir = m.substring(eq + 1);
       } else {
@@ -87,7 +84,7 @@ public final class ServeOptions {
         Path file = Path.of(m).toAbsolutePath().normalize().getFileName();
         name = file == null ? "" : file.toString();
       }
-      if (!ConfigValues.MODEL_NAME.matcher(name).matches()) {
+      if (!DaemonConfig.Model.NAME.matcher(name).matches()) {
         throw new ConfigException(null, "--model " + m + ": '" + name + "' is not a model name (letters, digits, '.', '_', '-'); write --model NAME=DIR");
       }
       out.put("models." + name + ".path", dir);

@@ -1,6 +1,5 @@
 package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.internal.select.DefaultVariantSelector;
 import dev.edgelm.hub.Release;
 import dev.edgelm.hub.VariantEntry;
 import dev.edgelm.proto.v1.VariantDescriptor;
@@ -49,7 +48,7 @@ public interface VariantSelector {
   Selection select(Release release, HostCapabilities host, SelectionPolicy policy);
 
   static VariantSelector create(Options options) {
-    return new DefaultVariantSelector(options);
+    return Implementation.provider().variantSelector(options);
   }
 
   /** A variant's descriptor without its weights (the hub's {@code details}); empty when it cannot be fetched. */

@@ -10,8 +10,10 @@
  * {@link dev.edgelm.daemon.ServableModel}), and the errors: {@link dev.edgelm.daemon.ConfigException}
  * at start, the sealed {@link dev.edgelm.daemon.ServingException} family while serving.
  *
- * <p>Everything else is in {@code dev.edgelm.daemon.internal}; exactly one class there,
- * {@code StatusMapper}, turns exceptions into gRPC status codes, and one, {@code Environment},
- * reads environment variables.
+ * <p>The implementation is in {@code dev.edgelm.daemon.internal}, which this package never refers to: the
+ * entry points reach it through {@link dev.edgelm.daemon.DaemonProvider}, found with {@code ServiceLoader}.
+ * Configuration loading and the one reader of environment variables ({@code Environment}) are
+ * package-private here; exactly one internal class, {@code StatusMapper}, turns exceptions into gRPC
+ * status codes.
  */
 package dev.edgelm.daemon;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.edgelm.daemon.internal.ConfigKeys;
 import dev.edgelm.daemon.testing.FakeModelLoader;
 import dev.edgelm.hub.SignaturePolicy;
 import java.nio.file.Files;

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
-import dev.edgelm.daemon.internal.ConfigKeys;
 import dev.edgelm.engine.testing.SharedAssets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgelm.daemon.testing.Awaits;
 import dev.edgelm.daemon.testing.FakeModelLoader;
+import dev.edgelm.daemon.testing.HeldReader;
 import dev.edgelm.daemon.testing.TestDaemon;
 import dev.edgelm.engine.testing.FakeLanguageModel;
 import dev.edgelm.proto.v1.FinishReason;
@@ -33,12 +34,37 @@ class GenerationServiceTest {
 
   private final FakeModelLoader loader = new FakeModelLoader();
   private TestDaemon d;
+  /** Readers that take nothing until told (2 KiB windows), on one connection; opened by {@link #held()}. */
+  private HeldReader reader;
 
   @AfterEach
   void stop() {
+    if (reader != null) {
+      reader.close();
+    }
     if (d != null) {
       d.close();
     }
+  }
+
+  private HeldReader held() {
+    if (reader == null) {
+      reader = HeldReader.connect(d.daemon.grpcPort(), 2048);
+    }
+    return reader;
+  }
+
+  /**
+   * Waits until each of {@code streams} has received its whole window: then no write of the daemon's can complete, so
+   * the daemon holds them for good, each paused with max_buffered_messages = 4 waiting for its reader (an explicit
+   * condition, not a wait for decoding to settle).
+   */
+  private void awaitHeld(List<HeldReader.Stream> streams) {
+    Awaits.until("every reader's window has arrived and decoding has stopped at the bound",
+        () -> streams.stream().allMatch(x -> x.receivedBytes() == reader.window)
+            && d.metric("edgelm_stream_paused", "") == streams.size()
+            && d.metric("edgelm_stream_buffered_messages", "") == 4L * streams.size(),
+        () -> streams.stream().map(x -> x.receivedBytes() + " B").toList() + " received; " + d.metrics());
   }
 
   private TestDaemon start(String model, Map<String, String> flags) {
@@ -305,12 +331,11 @@ class GenerationServiceTest {
     FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
     loader.serve("tiny", () -> model);
     start("tiny", Map.of("generation.max_buffered_messages", "4"));
-    TestDaemon.Stream s = d.generate(request("tiny", 20_000));
-    Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
-    s.pause();
-    // The reader has stopped: decoding runs on until the client's buffers and the HTTP/2 window are
-    // full and the daemon holds max_buffered_messages, then comes to rest.
-    long appends = Awaits.settled("decoding", model::appendCalls, java.time.Duration.ofMillis(300));
+    // The reader takes nothing: decoding runs on until its HTTP/2 window is full and the daemon holds
+    // max_buffered_messages, then stops.
+    HeldReader.Stream s = held().generate(request("tiny", 20_000));
+    awaitHeld(List.of(s));
+    long appends = model.appendCalls();
     assertEquals(1, d.metric("edgelm_stream_paused", ""), "the stream is paused, holding no worker");
     assertTrue(appends < 2_000, "decoding ran " + appends + " steps ahead of a reader that stopped");
     assertEquals(4, d.metric("edgelm_stream_buffered_messages", ""), "max_buffered_messages are waiting for the reader");
@@ -321,16 +346,13 @@ class GenerationServiceTest {
     assertTrue(d.metric("edgelm_stream_buffered_messages_max", "") <= 4);
   }
 
-  /** {@code n} streams paused for readers that stopped, each with max_buffered_messages = 4 waiting for it. */
-  private List<TestDaemon.Stream> pausedAtTheBound(FakeLanguageModel model, int n) {
-    List<TestDaemon.Stream> streams = new ArrayList<>();
+  /** {@code n} streams held by readers that take nothing, each paused with max_buffered_messages = 4 waiting for it. */
+  private List<HeldReader.Stream> pausedAtTheBound(int n) {
+    List<HeldReader.Stream> streams = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      TestDaemon.Stream s = d.generate(request("tiny", 20_000));
-      Awaits.until("the first message arrives", () -> !s.messages.isEmpty());
-      s.pause();
-      streams.add(s);
+      streams.add(held().generate(request("tiny", 20_000)));
     }
-    Awaits.settled("decoding", model::appendCalls, java.time.Duration.ofMillis(300));
+    awaitHeld(streams);
     assertEquals(n, d.metric("edgelm_stream_paused", ""), "the streams are paused");
     assertEquals(4 * n, d.metric("edgelm_stream_buffered_messages", ""), "max_buffered_messages wait for each reader");
     return streams;
@@ -341,7 +363,7 @@ class GenerationServiceTest {
     FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
     loader.serve("tiny", () -> model);
     start("tiny", Map.of("generation.max_buffered_messages", "4"));
-    TestDaemon.Stream s = pausedAtTheBound(model, 1).get(0);
+    HeldReader.Stream s = pausedAtTheBound(1).get(0);
     s.cancel();
     Awaits.until("the stream ends", () -> d.metric("edgelm_stream_in_progress", "") == 0 && d.metric("edgelm_active_streams", "tiny") == 0);
     String m = d.metrics();
@@ -355,11 +377,11 @@ class GenerationServiceTest {
     FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
     loader.serve("tiny", () -> model);
     start("tiny", Map.of("generation.max_buffered_messages", "4", "server.drain_timeout", "1ms"));
-    List<TestDaemon.Stream> paused = pausedAtTheBound(model, 2);
+    List<HeldReader.Stream> paused = pausedAtTheBound(2);
     d.daemon.drain();
     Awaits.until("the drain cancels the streams", () -> d.metric("edgelm_stream_cancelling", "") == 2);
     assertEquals(4, d.metric("edgelm_stream_buffered_messages_max", ""), "their last messages wait for room");
-    TestDaemon.Stream reading = paused.get(0);
+    HeldReader.Stream reading = paused.get(0);
     reading.resume();
     assertEquals(GrpcStatus.OK, reading.await().status());
     assertEquals(FinishReason.FINISH_REASON_CANCELLED, reading.last().getFinishReason());
@@ -408,7 +430,7 @@ class GenerationServiceTest {
     loader.serve("tiny", () -> model);
     start(DaemonRuntime.DEFAULTS.withLoader(loader).withScheduler(clock), "tiny", Map.of("models.tiny.max_concurrent", "1",
         "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4", "generation.stall_timeout", "30s"));
-    TestDaemon.Stream stalled = pausedAtTheBound(model, 1).get(0);
+    HeldReader.Stream stalled = pausedAtTheBound(1).get(0);
     Awaits.until("the stall timer is armed", () -> clock.pending() == 1);
 
     clock.advance(java.time.Duration.ofSeconds(29));
@@ -466,7 +488,7 @@ class GenerationServiceTest {
     FakeLanguageModel model = FakeModelLoader.saying(20_000, 30_000);
     loader.serve("tiny", () -> model);
     start("tiny", Map.of("models.tiny.max_concurrent", "1", "models.tiny.max_queued", "1", "generation.max_buffered_messages", "4"));
-    TestDaemon.Stream paused = pausedAtTheBound(model, 1).get(0); // paused before anyone waited
+    HeldReader.Stream paused = pausedAtTheBound(1).get(0); // paused before anyone waited
     TestDaemon.Status s = d.generate(request("tiny", 5)).await();
     assertEquals(GrpcStatus.OK, s.status(), s.toString());
     assertFalse(paused.done.isDone(), "the paused stream is still waiting for its reader");

@@ -1,6 +1,6 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.cli.Bytes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.hub.GcResult;
 import dev.edgelm.hub.Hub;
@@ -38,7 +38,7 @@ public final class GcCommand implements Callable<Integer> {
         r = h.store().gc();
       }
       spec.commandLine().getOut().printf("removed %d blobs (%s), %d packages, %d partial downloads; kept %d blobs (%s)%n",
-          r.blobsRemoved(), Bytes.size(r.bytesFreed()), r.packagesRemoved(), r.partialsRemoved(), r.blobsKept(), Bytes.size(r.bytesKept()));
+          r.blobsRemoved(), Units.size(r.bytesFreed()), r.packagesRemoved(), r.partialsRemoved(), r.blobsKept(), Units.size(r.bytesKept()));
     } else {
       spec.commandLine().getOut().println("no store at " + store.storeDir() + " yet: nothing to collect there");
     }
@@ -48,7 +48,7 @@ public final class GcCommand implements Callable<Integer> {
       }
       StagingDirectory.Swept s = StagingDirectory.sweep(dir.toAbsolutePath().normalize());
       spec.commandLine().getOut().printf("%s: removed %d stale partial directories (%s), restored %d packages, %d still being written%n",
-          dir, s.removed().size(), Bytes.size(s.bytesFreed()), s.restored().size(), s.inUse().size());
+          dir, s.removed().size(), Units.size(s.bytesFreed()), s.restored().size(), s.inUse().size());
       for (Path p : s.removed()) {
         spec.commandLine().getOut().println("  removed " + p.getFileName());
       }

@@ -1,6 +1,6 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.cli.Bytes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.StoredRelease;
@@ -35,7 +35,7 @@ public final class LsCommand implements Callable<Integer> {
     out.printf("%-48s %-16s %10s  %-11s %s%n", "REFERENCE", "VARIANT", "SIZE", "SIGNATURE", "INDEX");
     for (StoredRelease r : releases) {
       for (StoredRelease.StoredVariant v : r.variants()) {
-        out.printf("%-48s %-16s %10s  %-11s %s%n", r.reference(), v.id(), Bytes.size(v.bytes()),
+        out.printf("%-48s %-16s %10s  %-11s %s%n", r.reference(), v.id(), Units.size(v.bytes()),
             r.signature().name().toLowerCase(java.util.Locale.ROOT), r.indexDigest().toString().substring(0, 19));
       }
     }

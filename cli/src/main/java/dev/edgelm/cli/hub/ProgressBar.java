@@ -1,6 +1,6 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.cli.Bytes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.hub.Digest;
 import dev.edgelm.hub.Progress;
 import dev.edgelm.hub.ProgressListener;
@@ -28,8 +28,8 @@ final class ProgressBar implements ProgressListener {
 
   @Override
   public void started(long bytesTotal, long bytesPresent, int files) {
-    String have = bytesPresent > 0 ? " (" + Bytes.size(bytesPresent) + " already local)" : "";
-    err.println(verb + " " + files + " files, " + Bytes.size(bytesTotal) + have);
+    String have = bytesPresent > 0 ? " (" + Units.size(bytesPresent) + " already local)" : "";
+    err.println(verb + " " + files + " files, " + Units.size(bytesTotal) + have);
     err.flush();
   }
 
@@ -62,7 +62,7 @@ final class ProgressBar implements ProgressListener {
     if (interactive) {
       err.println();
     }
-    err.println("retrying in " + Bytes.duration(delay) + " (attempt " + (attempt + 1) + "): " + reason);
+    err.println("retrying in " + Units.duration(delay) + " (attempt " + (attempt + 1) + "): " + reason);
     err.flush();
   }
 
@@ -82,11 +82,11 @@ final class ProgressBar implements ProgressListener {
     StringBuilder b = new StringBuilder("[");
     b.append("#".repeat(filled)).append(" ".repeat(WIDTH - filled)).append("] ");
     b.append(String.format(java.util.Locale.ROOT, "%3.0f%% ", p.fraction() * 100));
-    b.append(Bytes.size(p.bytesDone())).append('/').append(Bytes.size(p.bytesTotal()));
+    b.append(Units.size(p.bytesDone())).append('/').append(Units.size(p.bytesTotal()));
     if (p.bytesPerSecond() > 0) {
-      b.append("  ").append(Bytes.rate(p.bytesPerSecond()));
+      b.append("  ").append(Units.rate(p.bytesPerSecond()));
     }
-    p.eta().filter(d -> p.bytesDone() < p.bytesTotal()).ifPresent(d -> b.append("  ETA ").append(Bytes.duration(d)));
+    p.eta().filter(d -> p.bytesDone() < p.bytesTotal()).ifPresent(d -> b.append("  ETA ").append(Units.duration(d)));
     if (p.file() != null) {
       b.append("  ").append(p.file());
     }

@@ -1,6 +1,6 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.cli.Bytes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.cli.InputFileException;
 import dev.edgelm.hub.Hub;
@@ -65,8 +65,8 @@ public final class PublishCommand implements Callable<Integer> {
     for (Map.Entry<String, dev.edgelm.hub.Digest> v : r.variants().entrySet()) {
       err.println("  variant " + v.getKey() + "  " + v.getValue());
     }
-    err.println("published " + r.variants().size() + (r.variants().size() == 1 ? " variant" : " variants") + " to " + target + " (" + Bytes.size(r.bytesUploaded()) + " uploaded, "
-        + Bytes.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
+    err.println("published " + r.variants().size() + (r.variants().size() == 1 ? " variant" : " variants") + " to " + target + " (" + Units.size(r.bytesUploaded()) + " uploaded, "
+        + Units.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
     err.flush();
     spec.commandLine().getOut().println(r.reference());
     spec.commandLine().getOut().flush();

@@ -1,6 +1,6 @@
 package dev.edgelm.cli.hub;
 
-import dev.edgelm.cli.Bytes;
+import dev.edgelm.proto.Units;
 import dev.edgelm.cli.ExitCodes;
 import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.InstalledVariant;
@@ -48,8 +48,8 @@ public final class PullCommand implements Callable<Integer> {
       }
       v = h.pull(release, variant, bar);
     }
-    err.println("pulled " + v.variantId() + " of " + ref + " (" + Bytes.size(v.bytesDownloaded()) + " downloaded, "
-        + Bytes.size(v.bytesReused()) + " reused)");
+    err.println("pulled " + v.variantId() + " of " + ref + " (" + Units.size(v.bytesDownloaded()) + " downloaded, "
+        + Units.size(v.bytesReused()) + " reused)");
     err.flush();
     spec.commandLine().getOut().println(v.packageDir());
     spec.commandLine().getOut().flush();

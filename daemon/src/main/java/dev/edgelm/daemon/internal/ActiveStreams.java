@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Threading: thread-safe (concurrent set, atomic counters).
  */
-final class ActiveStreams {
+final class ActiveStreams implements SendWindow.Gauges {
   private final Set<GenerateCall> calls = ConcurrentHashMap.newKeySet();
   private final AtomicLong buffered = new AtomicLong();
   private final AtomicLong bufferedHighWater = new AtomicLong();
@@ -56,17 +56,19 @@ final class ActiveStreams {
     return List.copyOf(calls);
   }
 
-  /** One more message buffered on a stream that now has {@code streamBuffered}. */
-  void messageBuffered(int streamBuffered) {
+  @Override
+  public void messageBuffered(int streamBuffered) {
     buffered.incrementAndGet();
     bufferedHighWater.accumulateAndGet(streamBuffered, Math::max);
   }
 
-  void messageSent() {
+  @Override
+  public void messageSent() {
     buffered.decrementAndGet();
   }
 
-  void paused(boolean on) {
+  @Override
+  public void paused(boolean on) {
     paused.addAndGet(on ? 1 : -1);
   }
 

@@ -47,7 +47,7 @@ import java.util.logging.Logger;
  * thread, and one drain thread at shutdown. The decode workers' queue holds at most one step per
  * admitted generation, so it is bounded by the models' {@code max_concurrent}.
  */
-public final class DaemonServer implements Daemon {
+final class DaemonServer implements Daemon {
   private static final Logger LOG = Logger.getLogger(DaemonServer.class.getName());
   private static final Duration CANCEL_GRACE = Duration.ofSeconds(10);
   private static final List<String> SERVICES = List.of("", GenerationGrpcService.SERVICE_NAME.fullyQualifiedName(),

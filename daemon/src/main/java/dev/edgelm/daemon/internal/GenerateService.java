@@ -21,7 +21,7 @@ import java.util.logging.Logger;
  * {@code GrpcServerRequest.handler} answers a message that does not parse (garbage bytes, invalid
  * UTF-8 in a string field) by resetting the stream (RST_STREAM CANCEL) without telling the service,
  * so the client saw CANCELLED, the metrics counted a cancel and nothing was logged.
- * {@link GenerateCall#received} ends such a call with INVALID_ARGUMENT.
+ * {@link RequestIntake} ends such a call with INVALID_ARGUMENT.
  *
  * <p>A call is in {@link ActiveStreams} from the moment it arrives (before its message) until its
  * end, and every path — malformed message, cancel before or inside the message, half-close without
@@ -37,7 +37,8 @@ final class GenerateService {
 
   final ModelRegistry registry;
   final ThreadPoolExecutor decodeWorkers;
-  final Telemetry telemetry;
+  /** Observers of each stream: its metrics and its trace. */
+  final StreamEvents.Factory events;
   final DaemonConfig.Limits limits;
   final Ticker ticker;
   final ActiveStreams streams;
@@ -52,7 +53,7 @@ final class GenerateService {
       Scheduler scheduler, ActiveStreams streams, DrainState drain, long maxRequestBytes) {
     this.registry = registry;
     this.decodeWorkers = decodeWorkers;
-    this.telemetry = telemetry;
+    this.events = () -> StreamEvents.all(telemetry, new StreamTrace(telemetry.tracer(), telemetry.propagator()));
     this.limits = limits;
     this.ticker = ticker;
     this.streams = streams;
@@ -80,8 +81,9 @@ final class GenerateService {
     request.exceptionHandler(e -> call.clientGone("the request failed: " + e.getMessage()));
     request.response().exceptionHandler(e -> call.clientGone("the response failed: " + e.getMessage()));
     request.response().drainHandler(v -> call.drained());
-    request.invalidMessageHandler(call::invalidMessage);
-    request.messageHandler(call::received);
-    request.endHandler(v -> call.requestEnded());
+    RequestIntake intake = new RequestIntake(call, maxRequestBytes);
+    request.invalidMessageHandler(intake::invalidMessage);
+    request.messageHandler(intake::received);
+    request.endHandler(v -> intake.requestEnded());
   }
 }

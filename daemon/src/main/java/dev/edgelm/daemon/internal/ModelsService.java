@@ -116,7 +116,7 @@ final class ModelsService {
 
   /** Registers a model from a request's source (or returns it when the name is known with that source). */
   ServedModel register(String name, ModelSource source) {
-    if (!ConfigValues.MODEL_NAME.matcher(name).matches()) {
+    if (!DaemonConfig.Model.NAME.matcher(name).matches()) {
       throw new BadRequestException("'" + name + "' is not a model name (letters, digits, '.', '_', '-'; up to 128)");
     }
     DaemonConfig.Model spec = switch (source.getSourceCase()) {

@@ -47,7 +47,7 @@ import java.util.concurrent.ExecutionException;
  * <p>Anything unexpected is INTERNAL with a short message (never UNKNOWN, never a stack trace).
  * Thread-safe (stateless).
  */
-public final class StatusMapper {
+final class StatusMapper {
   /** A status and the message sent with it. */
   public record Failure(GrpcStatus status, String message) {}
 

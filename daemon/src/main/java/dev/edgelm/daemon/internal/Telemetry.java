@@ -48,10 +48,14 @@ import java.util.concurrent.TimeUnit;
  * {@code edgelm.} prefix otherwise. Every instrument is attributed with the model name
  * ({@code gen_ai.request.model}). Gauges are observed from a {@link Gauges} source at collection.
  *
+ * <p>As a {@link StreamEvents} listener it records each stream's metrics: its tokens, suspensions and stall as they
+ * happen, and at its end the request count and duration, token usage, steps after a cancel and — for a call that ended
+ * OK — time to first token and time per output token.
+ *
  * <p>Threading: recording methods are thread-safe and non-blocking (the SDK aggregates in memory);
  * {@link #scrape()} and {@link #close()} may block briefly and run off event loops.
  */
-public final class Telemetry implements AutoCloseable {
+final class Telemetry implements StreamEvents, AutoCloseable {
   static final AttributeKey<String> MODEL = AttributeKey.stringKey("gen_ai.request.model");
   static final AttributeKey<String> OPERATION = AttributeKey.stringKey("gen_ai.operation.name");
   static final AttributeKey<String> TOKEN_TYPE = AttributeKey.stringKey("gen_ai.token.type");
@@ -247,25 +251,45 @@ public final class Telemetry implements AutoCloseable {
     return modelAttributes.computeIfAbsent(name, n -> Attributes.of(MODEL, n, OPERATION, OPERATION_NAME));
   }
 
-  void generatedToken(String model) {
+  @Override
+  public void token(String model) {
     generatedTokens.add(1, model(model));
   }
 
-  void timeToFirstToken(String model, Duration d) {
-    timeToFirstToken.record(seconds(d), model(model));
+  @Override
+  public void suspended(String model) {
+    streamsYielded.add(1, model(model));
   }
 
-  void timePerOutputToken(String model, double seconds) {
-    timePerOutputToken.record(seconds, model(model));
+  @Override
+  public void stalled(String model) {
+    streamsStalled.add(1, model(model));
   }
 
-  void requestEnded(String model, GrpcStatus status, Duration d) {
+  @Override
+  public void finished(StreamEvents.Outcome o) {
+    requestEnded(o.model(), o.status(), o.duration());
+    if (o.usage() != null) {
+      tokenUsage(o.model(), o.usage().promptTokens(), o.usage().completionTokens());
+    }
+    if (o.stepsAfterCancel() >= 0) {
+      stepsAfterCancel.record(o.stepsAfterCancel(), model(o.model()));
+    }
+    if (o.status() == GrpcStatus.OK && o.timeToFirstToken() != null) {
+      timeToFirstToken.record(seconds(o.timeToFirstToken()), model(o.model()));
+      if (o.timings() != null && o.timings().decodeTokensPerSecond() > 0) {
+        timePerOutputToken.record(1.0 / o.timings().decodeTokensPerSecond(), model(o.model()));
+      }
+    }
+  }
+
+  private void requestEnded(String model, GrpcStatus status, Duration d) {
     Attributes base = model(model);
     requests.add(1, base.toBuilder().put(GRPC_STATUS, status.name()).build());
     requestDuration.record(seconds(d), status == GrpcStatus.OK ? base : base.toBuilder().put(ERROR_TYPE, status.name()).build());
   }
 
-  void tokenUsage(String model, long input, long output) {
+  private void tokenUsage(String model, long input, long output) {
     tokenUsage.record(input, model(model).toBuilder().put(TOKEN_TYPE, "input").build());
     tokenUsage.record(output, model(model).toBuilder().put(TOKEN_TYPE, "output").build());
   }
@@ -290,20 +314,8 @@ public final class Telemetry implements AutoCloseable {
     modelSwaps.add(1, model(model));
   }
 
-  void stepsAfterCancel(String model, long steps) {
-    stepsAfterCancel.record(steps, model(model));
-  }
-
   void authRejected() {
     authRejected.add(1);
-  }
-
-  void streamStalled(String model) {
-    streamsStalled.add(1, model(model));
-  }
-
-  void streamYielded(String model) {
-    streamsYielded.add(1, model(model));
   }
 
   /** The Prometheus text exposition of every metric. Collects synchronously: call it off event loops. */

@@ -177,20 +177,9 @@ public final class SystemHostProbe implements HostProbe {
     return info;
   }
 
-  /**
-   * Short lowercase name of an execution provider, however it is written: ONNX Runtime's
-   * ({@code CUDAExecutionProvider}), the Java enum's ({@code TENSOR_RT}) or ours ({@code tensorrt}).
-   */
+  /** {@link HostCapabilities#providerName}. */
   public static String providerName(String name) {
-    String n = name.strip().toLowerCase(Locale.ROOT).replace("_", "").replace("-", "");
-    if (n.endsWith("executionprovider")) {
-      n = n.substring(0, n.length() - "executionprovider".length());
-    }
-    return switch (n) {
-      case "trt" -> "tensorrt";
-      case "dml" -> "directml";
-      default -> n;
-    };
+    return HostCapabilities.providerName(name);
   }
 
   /** Runs a vendor tool; empty when it is not installed, fails, or takes longer than the timeout. */

@@ -1,4 +1,4 @@
-package dev.edgelm.daemon.internal;
+package dev.edgelm.daemon;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
@@ -11,7 +11,7 @@ import java.util.logging.Logger;
  * jdk.unsupported) through reflection to keep the build free of internal-API warnings; when it is
  * unavailable, falls back to a shutdown hook (the drain still runs, the exit status is the JVM's).
  */
-public final class Signals {
+final class Signals {
   private static final Logger LOG = Logger.getLogger(Signals.class.getName());
 
   private Signals() {}

@@ -1,9 +1,9 @@
-package dev.edgelm.daemon.internal;
+package dev.edgelm.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.edgelm.daemon.ConfigException;
+import dev.edgelm.proto.Units;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,12 +28,8 @@ import java.util.regex.Pattern;
  *
  * <p>Not thread-safe; used once at start.
  */
-public final class ConfigValues {
-  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h|d)?");
-  private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([KMGT]i?B?|B)?", Pattern.CASE_INSENSITIVE);
+final class ConfigValues {
   private static final Pattern MODEL_KEY = Pattern.compile("models\\.(.+)\\.([a-z_]+)");
-  /** Model names: letters, digits and . _ - (they appear in metric attributes and file names). */
-  public static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
   private record Value(String text, String origin) {}
 
@@ -121,7 +117,7 @@ public final class ConfigValues {
     if (ConfigKeys.key(key).isPresent()) {
       values.put(key, new Value(text, origin));
     } else if (m.matches() && ConfigKeys.isModelProperty(m.group(2))) {
-      if (!MODEL_NAME.matcher(m.group(1)).matches()) {
+      if (!DaemonConfig.Model.NAME.matcher(m.group(1)).matches()) {
         throw new ConfigException(key, "(" + origin + ") '" + m.group(1) + "' is not a model name (letters, digits, '.', '_', '-')");
       }
       values.put(key, new Value(text, origin));
@@ -203,24 +199,7 @@ public final class ConfigValues {
   }
 
   public Duration duration(String key) {
-    return parse(key, ConfigValues::parseDuration, "must be a duration such as 250ms, 30s, 5m or 1h");
-  }
-
-  static Duration parseDuration(String s) {
-    Matcher m = DURATION.matcher(s.strip());
-    if (!m.matches()) {
-      throw new IllegalArgumentException();
-    }
-    double v = Double.parseDouble(m.group(1));
-    String unit = m.group(2) == null ? "s" : m.group(2);
-    double millis = v * switch (unit) {
-      case "ms" -> 1;
-      case "s" -> 1_000;
-      case "m" -> 60_000;
-      case "h" -> 3_600_000;
-      default -> 86_400_000;
-    };
-    return Duration.ofMillis(Math.round(millis));
+    return parse(key, Units::parseDuration, "must be a duration such as 250ms, 30s, 5m or 1h");
   }
 
   /** Bytes, with binary suffixes, or a percentage of {@code physicalBytes}. */
@@ -233,30 +212,8 @@ public final class ConfigValues {
         }
         return (long) (physicalBytes * pct / 100);
       }
-      return parseSize(s);
+      return Units.parseSize(s);
     }, "must be a size such as 536870912, 512MiB or 4GiB, or a percentage of physical memory such as 50%");
-  }
-
-  /** Parses a size ({@code 512MiB}, {@code 4G}, {@code 1024}); throws IllegalArgumentException when it is not one. */
-  public static long parseSizeText(String s) {
-    return parseSize(s);
-  }
-
-  static long parseSize(String s) {
-    Matcher m = SIZE.matcher(s.strip());
-    if (!m.matches()) {
-      throw new IllegalArgumentException();
-    }
-    double v = Double.parseDouble(m.group(1));
-    String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
-    long mult = switch (unit.charAt(0)) {
-      case 'K' -> 1L << 10;
-      case 'M' -> 1L << 20;
-      case 'G' -> 1L << 30;
-      case 'T' -> 1L << 40;
-      default -> 1L;
-    };
-    return (long) (v * mult);
   }
 
   public Path path(String key) {

@@ -1,7 +1,5 @@
-package dev.edgelm.daemon.internal;
+package dev.edgelm.daemon;
 
-import dev.edgelm.daemon.DaemonConfig;
-import dev.edgelm.daemon.SelectionPolicy;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,7 +16,7 @@ import java.util.Optional;
  * {@code EDGELMD_SECTION_NAME}. Per-model keys are {@code models.<name>.<property>} (file and
  * flags only: model names do not map to environment variable names reliably).
  */
-public final class ConfigKeys {
+final class ConfigKeys {
   /** Prefix of the environment variables that set keys. */
   public static final String ENV_PREFIX = "EDGELMD_";
 

@@ -1,4 +1,4 @@
-package dev.edgelm.daemon.internal;
+package dev.edgelm.daemon;
 
 import java.util.Map;
 
@@ -14,7 +14,7 @@ import java.util.Map;
  *   <li>{@code EDGELMD_JAVA_OPTS}, {@code EDGELMD_NO_BUILD}: read by the {@code edgelmd} launcher script only.
  * </ul>
  */
-public final class Environment {
+final class Environment {
   private Environment() {}
 
   public static Map<String, String> snapshot() {
