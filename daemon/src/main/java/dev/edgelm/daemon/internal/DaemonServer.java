@@ -120,7 +120,7 @@ public final class DaemonServer implements Daemon {
     registryRef.set(registry);
     int workers = config.generation().workers();
     this.decodeWorkers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-        ModelRegistry.threads("edgelm-decode"));
+        RegistryThreads.threads("edgelm-decode"));
     this.health = new HealthService(this::status, SERVICES);
     registry.onStateChange(health::refresh);
   }

@@ -208,6 +208,63 @@ class ModelRegistryTest {
     assertNotNull(registry.loadedNow("a"));
   }
 
+  @Test
+  void preload_retryableFailure_retriesOnTheInjectedScheduler_withDoublingBackoff() {
+    java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+    dev.edgelm.daemon.testing.ManualScheduler scheduler = new dev.edgelm.daemon.testing.ManualScheduler();
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("models.a.path", FakeModelLoader.writePackage(tmp.resolve("a"), "a", WEIGHTS).toString());
+    loader.serve("a", () -> {
+      if (attempts.incrementAndGet() <= 2) {
+        throw new dev.edgelm.hub.UnavailableException("hub down (attempt " + attempts.get() + ")");
+      }
+      return FakeModelLoader.saying(5, 64);
+    });
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, dev.edgelm.daemon.DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get)
+        .withScheduler(scheduler), telemetry);
+    registry.preloadAll();
+    Awaits.until("the retry waits on the scheduler", () -> scheduler.pending() == 1);
+    assertEquals(1, attempts.get(), "no retry before the scheduler's clock moves");
+    scheduler.advance(Duration.ofSeconds(1));
+    Awaits.until("the second attempt fails and the next waits", () -> attempts.get() == 2 && scheduler.pending() == 1);
+    scheduler.advance(Duration.ofSeconds(1));
+    assertEquals(2, attempts.get(), "the backoff doubles: 1 s after the second failure is too soon");
+    scheduler.advance(Duration.ofSeconds(1));
+    Awaits.until("the third attempt loads", () -> registry.loadedNow("a") != null);
+    assertTrue(registry.preloadsReady());
+    assertEquals(0, scheduler.pending(), "a loaded model schedules no retry");
+  }
+
+  @Test
+  void close_cancelsAPreloadRetryThatIsDue() {
+    dev.edgelm.daemon.testing.ManualScheduler scheduler = new dev.edgelm.daemon.testing.ManualScheduler();
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("models.a.path", FakeModelLoader.writePackage(tmp.resolve("a"), "a", WEIGHTS).toString());
+    loader.serve("a", () -> {
+      throw new dev.edgelm.hub.UnavailableException("hub down");
+    });
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, dev.edgelm.daemon.DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get)
+        .withScheduler(scheduler), telemetry);
+    registry.preloadAll();
+    Awaits.until("the retry waits on the scheduler", () -> scheduler.pending() == 1);
+    registry.close();
+    registry = null;
+    assertEquals(0, scheduler.pending(), "a stopped registry leaves no retry scheduled");
+  }
+
+  @Test
+  void cache_quietensOnlyCaffeinesAsyncLoadLogger() {
+    registry(Map.of(), "a");
+    assertNull(java.util.logging.Logger.getLogger("com.github.benmanes.caffeine.cache").getLevel(),
+        "the rest of Caffeine's logging is left as the user configured it");
+    assertEquals(java.util.logging.Level.SEVERE, java.util.logging.Logger.getLogger("com.github.benmanes.caffeine.cache.LocalAsyncCache").getLevel(),
+        "failed loads are logged by the registry, with the model's name");
+  }
+
   private static final class ZeroGauges implements Telemetry.Gauges {
     @Override
     public Map<String, long[]> streamsByModel() {
