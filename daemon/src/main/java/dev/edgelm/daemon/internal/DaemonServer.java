@@ -243,9 +243,10 @@ public final class DaemonServer implements Daemon {
     }
     List<String> waiting = new ArrayList<>();
     for (ServedModel sm : registry.all()) {
-      if (sm.configured && sm.preload && !sm.everLoaded) {
-        Throwable f = sm.lastFailure;
-        waiting.add(sm.name + " (" + sm.state.name().substring("MODEL_STATE_".length()).toLowerCase(java.util.Locale.ROOT)
+      ServedState s = sm.state();
+      if (sm.configured && sm.preload && !s.everLoaded()) {
+        Throwable f = s.lastFailure();
+        waiting.add(sm.name + " (" + s.status().name().substring("MODEL_STATE_".length()).toLowerCase(java.util.Locale.ROOT)
             + (f != null ? ": " + StatusMapper.map(f).message() : "") + ")");
       }
     }

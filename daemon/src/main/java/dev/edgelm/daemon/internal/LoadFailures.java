@@ -26,7 +26,8 @@ final class LoadFailures {
    * notices a new release, and Models.Load tries again on demand), or {@link NotReadyException} while a
    * transient failure's backoff ({@link #retryBackoff}) runs.
    */
-  static void refuseRetry(ServedModel sm, Throwable last, long nowNanos) {
+  static void refuseRetry(ServedModel sm, ServedState s, long nowNanos) {
+    Throwable last = s.lastFailure();
     if (last == null) {
       return;
     }
@@ -34,7 +35,7 @@ final class LoadFailures {
       throw (RuntimeException) last;
     }
     if (!permanentHubFailure(last) && !permanent(last)) {
-      long wait = retryBackoff(sm.consecutiveFailures).toNanos() - (nowNanos - sm.lastFailureNanos);
+      long wait = retryBackoff(s.consecutiveFailures()).toNanos() - (nowNanos - s.lastFailureNanos());
       if (wait > 0) {
         throw new NotReadyException("model '" + sm.name + "' failed to load (" + last.getMessage() + "); next attempt in "
             + Math.max(1, Math.round(wait / 1e9)) + " s");

@@ -80,10 +80,10 @@ final class ModelCache {
         })
         .ticker(ticker::read)
         .maximumWeight(kib(budgetBytes))
-        .weigher((String name, LoadedModel m) -> m.served.pinned ? 0 : (int) Math.min(Integer.MAX_VALUE, kib(m.weightBytes)))
+        .weigher((String name, LoadedModel m) -> m.served.pinned() ? 0 : (int) Math.min(Integer.MAX_VALUE, kib(m.weightBytes)))
         .expireAfter(new Expiry<String, LoadedModel>() {
           private long ttl(LoadedModel m) {
-            return m.served.pinned || keepAlive.isZero() ? Long.MAX_VALUE : keepAlive.toNanos();
+            return m.served.pinned() || keepAlive.isZero() ? Long.MAX_VALUE : keepAlive.toNanos();
           }
 
           @Override
@@ -160,7 +160,7 @@ final class ModelCache {
   private long pinnedBytesExcept(ServedModel except) {
     long bytes = 0;
     for (LoadedModel m : loadedAll()) {
-      if (m.served != except && m.served.pinned) {
+      if (m.served != except && m.served.pinned()) {
         bytes += m.weightBytes;
       }
     }
@@ -206,7 +206,7 @@ final class ModelCache {
     }
     List<LoadedModel> victims = new ArrayList<>();
     for (LoadedModel m : loaded) {
-      if (m.served != sm && !m.served.pinned) {
+      if (m.served != sm && !m.served.pinned()) {
         victims.add(m);
       }
     }

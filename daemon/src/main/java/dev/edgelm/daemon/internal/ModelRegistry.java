@@ -10,10 +10,7 @@ import dev.edgelm.daemon.Scheduler;
 import dev.edgelm.daemon.Selection;
 import dev.edgelm.daemon.UnknownModelException;
 import dev.edgelm.engine.Ticker;
-import dev.edgelm.hub.HubException;
 import dev.edgelm.hub.InstalledVariant;
-import dev.edgelm.hub.RetryPolicy;
-import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelState;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,11 +18,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -49,8 +43,8 @@ import java.util.logging.Logger;
  * flight keep their lease on the old one, which is retired and closed when the last of them ends.
  *
  * <p>A preloaded model whose load fails because the hub is unreachable is tried again on the injected
- * {@link Scheduler}, after {@link #PRELOAD_RETRY}'s backoff; a request retries a transient failure only
- * after {@link #retryBackoff} (on the injected ticker), and never a permanent one.
+ * {@link Scheduler}, after {@link Preloads#RETRY}'s backoff; a request retries a transient failure only
+ * after {@link LoadFailures#retryBackoff} (on the injected ticker), and never a permanent one.
  *
  * <p>Threading: thread-safe. {@link #acquire} and {@link #load} never block (event loops call them);
  * the names map is guarded by {@code this}. Threads: one loader thread ({@link ModelLoads}), two hub
@@ -59,8 +53,6 @@ import java.util.logging.Logger;
  */
 final class ModelRegistry implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ModelRegistry.class.getName());
-  /** Backoff between preload attempts while the hub is unreachable: 1 s doubling to 1 min, no jitter (one daemon). */
-  static final RetryPolicy PRELOAD_RETRY = new RetryPolicy(Integer.MAX_VALUE, Duration.ofSeconds(1), Duration.ofMinutes(1), 0, Duration.ZERO);
 
   private final DaemonConfig config;
   private final Ticker ticker;
@@ -73,8 +65,7 @@ final class ModelRegistry implements AutoCloseable {
   /** @GuardedBy("this") */
   private final Map<String, ServedModel> models = new LinkedHashMap<>();
   private final List<Runnable> stateListeners = new CopyOnWriteArrayList<>();
-  /** Preload retries scheduled and not yet started, so that close() can cancel them. */
-  private final Set<Scheduler.Cancellable> pendingRetries = ConcurrentHashMap.newKeySet();
+  private final Preloads preloads;
   private volatile boolean closed;
 
   ModelRegistry(DaemonConfig config, ModelLoader loader, Ticker ticker, Telemetry telemetry) {
@@ -93,7 +84,8 @@ final class ModelRegistry implements AutoCloseable {
         threads.cacheTasks);
     this.releases = new HubReleases(config, runtime, hub, threads.hub, threads.scheduler,
         new HubBenchmark(hub, runtime.loader(), config.runtime().sessionSettings()),
-        (sm, v, selection) -> CompletableFuture.runAsync(() -> swap(sm, v, selection), loads.executor()));
+        this::follow);
+    this.preloads = new Preloads(threads.scheduler, this::load);
     for (DaemonConfig.Model spec : config.models()) {
       add(spec, true);
     }
@@ -108,7 +100,7 @@ final class ModelRegistry implements AutoCloseable {
     ServedModel existing = models.get(spec.name());
     if (existing != null) {
       if (!existing.sameSource(spec)) {
-        throw new BadRequestException("model name '" + spec.name() + "' is already taken by " + describeSource(existing)
+        throw new BadRequestException("model name '" + spec.name() + "' is already taken by " + existing.describeSource()
             + "; choose another name or unload it first");
       }
       return existing;
@@ -116,10 +108,6 @@ final class ModelRegistry implements AutoCloseable {
     ServedModel sm = new ServedModel(spec, configured, config.selectionPolicy(spec));
     models.put(spec.name(), sm);
     return sm;
-  }
-
-  private static String describeSource(ServedModel sm) {
-    return sm.fromHub() ? sm.reference + (sm.variant != null ? " (variant " + sm.variant + ")" : "") : sm.path.toString();
   }
 
   /** Removes a model that is neither configured nor in memory (a failed Load of a new name). */
@@ -162,8 +150,9 @@ final class ModelRegistry implements AutoCloseable {
       }
     }
     telemetry.cacheMiss(sm.name);
-    Throwable last = sm.lastFailure;
-    LoadFailures.refuseRetry(sm, last, ticker.read()); // a permanent failure, or a transient one within its backoff
+    ServedState state = sm.state();
+    Throwable last = state.lastFailure();
+    LoadFailures.refuseRetry(sm, state, ticker.read()); // a permanent failure, or a transient one within its backoff
     load(sm);
     if (LoadFailures.permanent(last)) {
       throw (RuntimeException) last;
@@ -188,16 +177,15 @@ final class ModelRegistry implements AutoCloseable {
   }
 
   private CompletableFuture<LoadedModel> startLoad(ServedModel sm) {
-    sm.state = ModelState.MODEL_STATE_LOADING;
+    InstalledVariant pulled = sm.update(s -> s.withStatus(ModelState.MODEL_STATE_LOADING)).pulled();
     long start = ticker.read();
     CompletableFuture<Path> dir;
-    HubSource pulled = sm.pulled;
     if (!sm.fromHub()) {
       dir = CompletableFuture.completedFuture(sm.path);
-    } else if (pulled != null && Files.isDirectory(Path.of(pulled.getPackageDir()))) {
-      dir = CompletableFuture.completedFuture(Path.of(pulled.getPackageDir()));
+    } else if (pulled != null && Files.isDirectory(pulled.packageDir())) {
+      dir = CompletableFuture.completedFuture(pulled.packageDir());
     } else {
-      dir = CompletableFuture.supplyAsync(() -> releases.pullSelected(sm), threads.hub);
+      dir = CompletableFuture.supplyAsync(() -> pullSelected(sm), threads.hub);
     }
     CompletableFuture<LoadedModel> loaded = dir.thenApplyAsync(d -> firstLoad(sm, d), loads.executor());
     // The cache holds `loaded`; loadFinished runs once it is complete, so a model reported loaded is
@@ -207,18 +195,51 @@ final class ModelRegistry implements AutoCloseable {
     return loaded;
   }
 
+  /** Selects a variant for this host and pulls only that one, recording each (hub thread). */
+  private Path pullSelected(ServedModel sm) {
+    HubReleases.Selected selected = releases.select(sm);
+    sm.update(s -> s.withSelection(selected.selection(), selected.checkedMillis()));
+    InstalledVariant v = releases.pull(sm, selected);
+    sm.update(s -> s.withVariant(v, selected.selection()));
+    return v.packageDir();
+  }
+
   /** Loader thread. */
   private LoadedModel firstLoad(ServedModel sm, Path dir) {
     dev.edgelm.engine.ModelPackage pkg = loads.read(dir);
-    sm.descriptor = pkg.descriptor(); // shown while it loads, and when it does not fit
-    LoadedModel m = loads.open(sm, pkg, sm.fromHub() ? sm.executionProvider : null, false);
-    recordLoaded(sm, m);
+    ServedState s = sm.update(st -> st.withDescriptor(pkg.descriptor())); // shown while it loads, and when it does not fit
+    LoadedModel m = loads.open(sm, pkg, sm.fromHub() ? s.executionProvider() : null, false);
+    sm.update(st -> st.withLoaded(m, st.loadSeconds()));
     return m;
   }
 
   /** The model's own selection, pull and tag polls (hub side; {@link #swap} is called back on the loader thread). */
   HubReleases releases() {
     return releases;
+  }
+
+  /** Records what a Pull RPC pulled for {@code sm} under {@code selection}: the next load opens it. */
+  void pulled(ServedModel sm, InstalledVariant v, Selection selection) {
+    sm.update(s -> s.withVariant(v, selection));
+  }
+
+  /** Records a tag check (hub thread); a new variant is swapped in on the loader thread, and this waits for it. */
+  private void follow(ServedModel sm, HubReleases.Check check) {
+    Throwable failure = check instanceof HubReleases.Failed f ? f.cause() : null;
+    if (check instanceof HubReleases.Moved m) {
+      sm.update(s -> s.withVariant(m.variant(), m.selection()));
+    } else if (check instanceof HubReleases.NewVariant n) {
+      try {
+        CompletableFuture.runAsync(() -> swap(sm, n.variant(), n.selection()), loads.executor()).join();
+      } catch (RuntimeException e) {
+        failure = LoadFailures.unwrap(e);
+      }
+    }
+    String error = failure == null ? "" : StatusMapper.map(failure).message();
+    sm.update(s -> s.checked(check.checkedMillis(), error));
+    if (failure != null) {
+      LOG.warning(() -> "model " + sm.name + ": checking " + sm.reference + " failed; still serving what it has: " + error);
+    }
   }
 
   /**
@@ -229,21 +250,16 @@ final class ModelRegistry implements AutoCloseable {
   void swap(ServedModel sm, InstalledVariant v, Selection selection) {
     long start = ticker.read();
     LoadedModel old = loadedNow(sm.name);
-    String ep = selection.chosen().orElseThrow().executionProvider();
-    LoadedModel m = old == null ? null : loads.open(sm, loads.read(v.packageDir()), ep, true);
-    sm.pulled = HubModels.source(sm.reference, v);
-    sm.selection = selection;
-    sm.executionProvider = ep;
-    if (m == null) {
-      sm.descriptor = v.descriptor();
-      if (sm.state == ModelState.MODEL_STATE_FAILED || (sm.configured && sm.preload && !sm.everLoaded)) {
-        sm.lastFailure = null;
+    if (old == null) {
+      ServedState s = sm.update(st -> st.withVariant(v, selection));
+      if (s.status() == ModelState.MODEL_STATE_FAILED || (sm.configured && sm.preload && !s.everLoaded())) {
+        sm.update(ServedState::withoutFailure);
         load(sm);
       }
       return;
     }
-    recordLoaded(sm, m);
-    sm.loadSeconds = (ticker.read() - start) / 1e9;
+    LoadedModel m = loads.open(sm, loads.read(v.packageDir()), selection.chosen().orElseThrow().executionProvider(), true);
+    sm.update(s -> s.withVariant(v, selection).withLoaded(m, (ticker.read() - start) / 1e9)); // one step: Describe never mixes the two
     CompletableFuture<LoadedModel> f = CompletableFuture.completedFuture(m);
     sm.attempt = new ServedModel.LoadAttempt(f, f);
     cache.put(m); // the cache retires the old model
@@ -253,29 +269,16 @@ final class ModelRegistry implements AutoCloseable {
     threads.cacheTasks.execute(this::weightsChanged);
   }
 
-  /** What Describe shows of the model now in memory. */
-  private static void recordLoaded(ServedModel sm, LoadedModel m) {
-    sm.descriptor = m.model.descriptor();
-    sm.residentBytes = m.model.residentBytes();
-    sm.kvBudgetBytes = m.kvBudgetBytes;
-    sm.contextLength = m.contextLength;
-  }
-
   private void loadFinished(ServedModel sm, LoadedModel m, Throwable e, Duration took) {
-    sm.loadSeconds = took.toNanos() / 1e9;
+    double seconds = took.toNanos() / 1e9;
     if (e == null) {
-      sm.state = ModelState.MODEL_STATE_LOADED;
-      sm.lastFailure = null;
-      sm.consecutiveFailures = 0;
-      sm.everLoaded = true;
+      sm.update(s -> s.succeeded(seconds));
       telemetry.modelLoaded(sm.name, took, true);
       LOG.info(() -> "loaded model " + sm.name + " in " + Math.round(took.toMillis()) + " ms (" + Sizes.bytes(m.weightBytes) + " with KV budget)");
     } else {
       Throwable cause = LoadFailures.unwrap(e);
-      sm.state = ModelState.MODEL_STATE_FAILED;
-      sm.lastFailure = cause;
-      sm.consecutiveFailures++;
-      sm.lastFailureNanos = ticker.read();
+      long now = ticker.read();
+      sm.update(s -> s.failed(cause, now, seconds));
       telemetry.modelLoaded(sm.name, took, false);
       LOG.log(Level.WARNING, "loading model " + sm.name + " failed: " + cause.getMessage());
     }
@@ -290,8 +293,8 @@ final class ModelRegistry implements AutoCloseable {
 
   /** The cache dropped {@code m} for good (cache thread). */
   private void left(String name, LoadedModel m) {
-    if (m.served.state == ModelState.MODEL_STATE_LOADED && cache.absent(name)) {
-      m.served.state = ModelState.MODEL_STATE_NOT_LOADED;
+    if (cache.absent(name)) {
+      m.served.update(ServedState::leftMemory);
     }
     stateChanged();
   }
@@ -316,15 +319,15 @@ final class ModelRegistry implements AutoCloseable {
     if (pinned && m != null) {
       cache.ensurePinnable(m);
     }
-    sm.pinned = pinned;
+    sm.update(s -> s.withPinned(pinned));
     cache.reweigh(m);
   }
 
   /** Drops the model from memory (streams using it finish first); false when it was not loaded. */
   boolean unload(ServedModel sm) {
     boolean removed = cache.remove(sm.name);
-    if (removed && loadedNow(sm.name) == null && sm.state == ModelState.MODEL_STATE_LOADED) {
-      sm.state = ModelState.MODEL_STATE_NOT_LOADED; // now, not when the removal listener gets to it: Unload answers with this state
+    if (removed && loadedNow(sm.name) == null) {
+      sm.update(ServedState::leftMemory); // now, not when the removal listener gets to it: Unload answers with this state
     }
     return removed;
   }
@@ -332,7 +335,7 @@ final class ModelRegistry implements AutoCloseable {
   /** Whether every configured model with preload has been loaded at least once. */
   boolean preloadsReady() {
     for (ServedModel sm : all()) {
-      if (sm.configured && sm.preload && !sm.everLoaded) {
+      if (sm.configured && sm.preload && !sm.state().everLoaded()) {
         return false;
       }
     }
@@ -343,27 +346,9 @@ final class ModelRegistry implements AutoCloseable {
   void preloadAll() {
     for (ServedModel sm : all()) {
       if (sm.configured && sm.preload) {
-        preload(sm, 1);
+        preloads.start(sm);
       }
     }
-  }
-
-  private void preload(ServedModel sm, int attempt) {
-    load(sm).whenComplete((m, e) -> {
-      if (LoadFailures.unwrap(e) instanceof HubException h && h.isRetryable() && !closed) {
-        Duration backoff = PRELOAD_RETRY.backoff(attempt);
-        LOG.info(() -> "will retry loading " + sm.name + " in " + backoff.toSeconds() + " s");
-        AtomicReference<Scheduler.Cancellable> handle = new AtomicReference<>();
-        handle.set(threads.scheduler.schedule(() -> {
-          pendingRetries.remove(handle.get());
-          preload(sm, attempt + 1);
-        }, backoff));
-        pendingRetries.add(handle.get());
-        if (closed) {
-          handle.get().cancel();
-        }
-      }
-    });
   }
 
   /** The model if it is in memory now (a completed load), else null. */
@@ -386,8 +371,7 @@ final class ModelRegistry implements AutoCloseable {
   public void close() {
     closed = true;
     releases.close();
-    pendingRetries.forEach(Scheduler.Cancellable::cancel);
-    pendingRetries.clear();
+    preloads.close();
     threads.stopHub();
     loads.close(); // waits for a load inside ONNX Runtime, whose model then closes with the rest
     cache.invalidateAll();

@@ -151,10 +151,7 @@ final class PullCall implements ProgressListener {
       end(done);
       return;
     }
-    target.pulled = source;
-    target.descriptor = v.descriptor();
-    target.selection = p.selection();
-    target.executionProvider = p.selection().chosen().orElseThrow().executionProvider();
+    registry.pulled(target, v, p.selection());
     if (!req.getLoad()) {
       end(done.setModel(ModelInfos.of(target)));
       return;

@@ -3,6 +3,7 @@ package dev.edgelm.daemon.internal;
 import dev.edgelm.daemon.Scheduler;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -12,7 +13,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -53,6 +56,29 @@ final class RegistryThreads {
         return () -> { }; // shutting down
       }
     });
+  }
+
+  /**
+   * Schedules {@code task} on {@code scheduler} and keeps its handle in {@code pending} until it runs,
+   * so that a stop can cancel what is due. Safe when the task runs before {@code schedule} returns.
+   */
+  static Scheduler.Cancellable scheduleTracked(Scheduler scheduler, Set<Scheduler.Cancellable> pending, Runnable task, Duration delay) {
+    AtomicReference<Scheduler.Cancellable> handle = new AtomicReference<>();
+    AtomicBoolean ran = new AtomicBoolean();
+    Scheduler.Cancellable c = scheduler.schedule(() -> {
+      ran.set(true);
+      Scheduler.Cancellable h = handle.get();
+      if (h != null) {
+        pending.remove(h);
+      }
+      task.run();
+    }, delay);
+    pending.add(c);
+    handle.set(c);
+    if (ran.get()) {
+      pending.remove(c);
+    }
+    return c;
   }
 
   static ThreadFactory threads(String prefix) {
