@@ -1,8 +1,10 @@
 package dev.edgelm.daemon.internal;
 
+import dev.edgelm.daemon.SelectionPolicy;
+
 /**
- * What a model needs in memory while served: the one formula the model cache and the variant
- * selector share.
+ * What a model needs in memory while served: the one formula the model cache ({@link ModelCache},
+ * {@link ModelLoads}) and the variant selector ({@code internal.select.DefaultVariantSelector}) share.
  *
  * <h2>What counts against {@code cache.memory_budget}</h2>
  *
@@ -29,9 +31,9 @@ package dev.edgelm.daemon.internal;
  */
 public record Footprint(long weightBytes, long kvBytesPerToken, int contextTokens, int concurrency, int rowsPerStream, long overheadBytes) {
   /** Share of the weights added to the overhead for ONNX Runtime's own buffers (prepacked weights, arena). */
-  public static final double RUNTIME_OVERHEAD_RATIO = 0.10;
+  public static final double RUNTIME_OVERHEAD_RATIO = SelectionPolicy.RUNTIME_OVERHEAD_RATIO;
   /** Context assumed for a model that states none, when {@code generation.max_context} sets none either. */
-  public static final int ASSUMED_CONTEXT = 2048;
+  public static final int ASSUMED_CONTEXT = SelectionPolicy.ASSUMED_CONTEXT;
 
   public Footprint {
     if (weightBytes < 0 || kvBytesPerToken < 0 || contextTokens < 0 || concurrency < 1 || rowsPerStream < 1 || overheadBytes < 0) {

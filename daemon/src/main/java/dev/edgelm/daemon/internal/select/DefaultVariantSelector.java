@@ -5,6 +5,7 @@ import dev.edgelm.daemon.HostOverrides;
 import dev.edgelm.daemon.Selection;
 import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.daemon.VariantSelector;
+import dev.edgelm.daemon.internal.Footprint;
 import dev.edgelm.daemon.internal.Sizes;
 import dev.edgelm.daemon.internal.probe.SystemHostProbe;
 import dev.edgelm.daemon.internal.select.DecodeSpeedModel.Factor;
@@ -205,14 +206,12 @@ public final class DefaultVariantSelector implements VariantSelector {
   private static void checkMemory(Assessment a, HostCapabilities host, SelectionPolicy policy, long budget, String budgetWhy) {
     VariantEntry e = a.entry;
     int variantContext = intAnnotation(e, HubFormat.CONTEXT_LENGTH);
-    a.context = policy.contextTokens() > 0
-        ? (variantContext > 0 ? Math.min(policy.contextTokens(), variantContext) : policy.contextTokens())
-        : (variantContext > 0 ? variantContext : SelectionPolicy.ASSUMED_CONTEXT);
-    long kv = e.kvCacheBytesPerToken() * a.context * (long) policy.concurrency();
-    long overhead = policy.memoryOverheadBytes() + (long) (e.weightBytes() * SelectionPolicy.RUNTIME_OVERHEAD_RATIO);
-    a.memoryRequired = e.weightBytes() + kv + overhead;
-    String need = Sizes.bytes(a.memoryRequired) + " (weights " + Sizes.bytes(e.weightBytes()) + " + KV cache " + Sizes.bytes(kv) + " for "
-        + policy.concurrency() + " x " + a.context + " tokens + overhead " + Sizes.bytes(overhead) + ")";
+    a.context = Footprint.effectiveContext(policy.contextTokens(), variantContext);
+    Footprint footprint = Footprint.of(e.weightBytes(), e.kvCacheBytesPerToken(), a.context, policy.concurrency())
+        .withOverhead(policy.memoryOverheadBytes());
+    a.memoryRequired = footprint.requiredBytes();
+    String need = Sizes.bytes(a.memoryRequired) + " (weights " + Sizes.bytes(e.weightBytes()) + " + KV cache " + Sizes.bytes(footprint.kvBytes())
+        + " for " + policy.concurrency() + " x " + a.context + " tokens + overhead " + Sizes.bytes(footprint.overheadBytes()) + ")";
     if (onGpu(a.ep)) {
       if (a.epMissing) {
         return; // GPU memory is moot without the provider
