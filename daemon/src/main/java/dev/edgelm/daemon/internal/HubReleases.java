@@ -152,7 +152,7 @@ final class HubReleases implements AutoCloseable {
    * host under {@code policy}), calling {@code done} there with the result or the failure. Cancelling
    * the returned future interrupts the pull (the hub client then stops).
    */
-  Future<?> pullForClient(String reference, SelectionPolicy policy, ProgressListener listener, BiConsumer<Pulled, Throwable> done) {
+  Future<?> pullForClient(Reference reference, SelectionPolicy policy, ProgressListener listener, BiConsumer<Pulled, Throwable> done) {
     return hubExecutor.submit(() -> {
       Pulled p;
       try {
@@ -196,8 +196,7 @@ final class HubReleases implements AutoCloseable {
     }
   }
 
-  private static boolean followsTag(String reference) {
-    Reference r = Reference.parse(reference);
+  private static boolean followsTag(Reference r) {
     return r.tag().isPresent() && r.digest().isEmpty();
   }
 
@@ -217,7 +216,7 @@ final class HubReleases implements AutoCloseable {
         throw none;
       }
       Selection.Verdict chosen = selection.chosen().orElseThrow();
-      if (current != null && current.manifestDigest().toString().equals(chosen.manifestDigest())) {
+      if (current != null && current.manifestDigest().equals(chosen.manifestDigest())) {
         LOG.info(() -> "model " + sm.name + ": " + sm.reference + " moved to " + release.indexDigest() + "; variant " + chosen.id()
             + " is unchanged");
         return new Moved(checked, new InstalledVariant(current.reference(), release.indexDigest(), current.variantId(),

@@ -3,6 +3,7 @@ package dev.edgelm.daemon.internal;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.hub.InstalledVariant;
+import dev.edgelm.hub.Reference;
 import dev.edgelm.proto.v1.HubSource;
 import dev.edgelm.proto.v1.ModelSource;
 import java.nio.file.Path;
@@ -27,7 +28,8 @@ final class ServedModel {
   final boolean configured;
   final boolean preload;
   final Path path;
-  final String reference;
+  /** Parsed once, when the model is registered: polls and pulls use it as is. */
+  final Reference reference;
   /** The variant the operator pinned; null = selected for this host. */
   final String variant;
   /** How a variant is selected for this model (context, concurrency, pin, budget, floor). */
@@ -47,7 +49,7 @@ final class ServedModel {
     this.configured = configured;
     this.preload = spec.preload();
     this.path = spec.path();
-    this.reference = spec.reference();
+    this.reference = spec.reference() == null ? null : Reference.parse(spec.reference());
     this.variant = spec.variant();
     this.policy = policy;
     this.state = new AtomicReference<>(ServedState.initial(spec.pin()));
@@ -75,7 +77,7 @@ final class ServedModel {
   /** Same package source as {@code spec} (re-adding a model by the same name is then a no-op). */
   boolean sameSource(DaemonConfig.Model spec) {
     return fromHub()
-        ? reference.equals(spec.reference()) && java.util.Objects.equals(variant, spec.variant())
+        ? spec.reference() != null && reference.equals(Reference.parse(spec.reference())) && java.util.Objects.equals(variant, spec.variant())
         : spec.path() != null && path.equals(spec.path());
   }
 
@@ -91,6 +93,6 @@ final class ServedModel {
     }
     InstalledVariant p = s.pulled();
     return ModelSource.newBuilder().setHub(p != null ? HubModels.source(reference, p)
-        : HubSource.newBuilder().setReference(reference).setVariant(variant == null ? "" : variant).build()).build();
+        : HubSource.newBuilder().setReference(reference.toString()).setVariant(variant == null ? "" : variant).build()).build();
   }
 }

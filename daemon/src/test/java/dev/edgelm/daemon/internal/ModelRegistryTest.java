@@ -323,9 +323,9 @@ class ModelRegistryTest {
 
   /** A selection that chose {@code v}. */
   private static dev.edgelm.daemon.Selection chose(dev.edgelm.hub.InstalledVariant v) {
-    dev.edgelm.daemon.Selection.Verdict chosen = new dev.edgelm.daemon.Selection.Verdict(v.variantId(), v.manifestDigest().toString(), "fp32",
+    dev.edgelm.daemon.Selection.Verdict chosen = new dev.edgelm.daemon.Selection.Verdict(v.variantId(), v.manifestDigest(), "fp32",
         dev.edgelm.daemon.Selection.Outcome.CHOSEN, 1, "test", java.util.List.of(), 0, "", 0, "cpu", java.util.OptionalDouble.empty(), 0);
-    return new dev.edgelm.daemon.Selection(v.reference().toString(), v.indexDigest().toString(), java.util.List.of(chosen), false, "test",
+    return new dev.edgelm.daemon.Selection(v.reference(), v.indexDigest(), java.util.List.of(chosen), false, "test",
         dev.edgelm.daemon.testing.Hosts.x86(dev.edgelm.daemon.testing.Hosts.AVX2).build(), dev.edgelm.daemon.SelectionPolicy.DEFAULTS, 1L << 30,
         java.time.Instant.EPOCH);
   }

@@ -428,13 +428,13 @@ public final class DefaultVariantSelector implements VariantSelector {
         out.add(verdict(a, Selection.Outcome.REJECTED, 0, String.join("; ", a.failed)));
       }
     }
-    return new Selection(release.reference().toString(), release.indexDigest().toString(), out, pinned != null, reason, host, policy, budget,
+    return new Selection(release.reference(), release.indexDigest(), out, pinned != null, reason, host, policy, budget,
         options.clock().instant());
   }
 
   private static Selection.Verdict verdict(Assessment a, Selection.Outcome outcome, int rank, String reason) {
     boolean ranked = a.feasible() || outcome == Selection.Outcome.CHOSEN;
-    return new Selection.Verdict(a.entry.id(), a.entry.manifestDigest().toString(), a.entry.method(), outcome, rank, reason, a.failed,
+    return new Selection.Verdict(a.entry.id(), a.entry.manifestDigest(), a.entry.method(), outcome, rank, reason, a.failed,
         ranked ? a.tokensPerSecond : 0, ranked ? a.speedBasis : "", a.memoryRequired, a.ep, a.ratio, a.entry.downloadBytes());
   }
 
