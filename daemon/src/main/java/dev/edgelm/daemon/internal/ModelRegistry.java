@@ -15,9 +15,7 @@ import dev.edgelm.proto.v1.ModelState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
@@ -47,7 +45,7 @@ import java.util.logging.Logger;
  * after {@link LoadFailures#retryBackoff} (on the injected ticker), and never a permanent one.
  *
  * <p>Threading: thread-safe. {@link #acquire} and {@link #load} never block (event loops call them);
- * the names map is guarded by {@code this}. Threads: one loader thread ({@link ModelLoads}), two hub
+ * names are {@link ModelNames}'. Threads: one loader thread ({@link ModelLoads}), two hub
  * threads (selection, pulls, tag checks), one cache thread (Caffeine maintenance, closing retired
  * models, and the default scheduler). {@link #close} stops them all.
  */
@@ -62,8 +60,7 @@ final class ModelRegistry implements AutoCloseable {
   private final ModelCache cache;
   private final ModelLoads loads;
   private final HubReleases releases;
-  /** @GuardedBy("this") */
-  private final Map<String, ServedModel> models = new LinkedHashMap<>();
+  private final ModelNames names = new ModelNames();
   private final List<Runnable> stateListeners = new CopyOnWriteArrayList<>();
   private final Preloads preloads;
   private volatile boolean closed;
@@ -96,38 +93,24 @@ final class ModelRegistry implements AutoCloseable {
    *
    * @throws BadRequestException when the name is taken by another source
    */
-  synchronized ServedModel add(DaemonConfig.Model spec, boolean configured) {
-    ServedModel existing = models.get(spec.name());
-    if (existing != null) {
-      if (!existing.sameSource(spec)) {
-        throw new BadRequestException("model name '" + spec.name() + "' is already taken by " + existing.describeSource()
-            + "; choose another name or unload it first");
-      }
-      return existing;
-    }
-    ServedModel sm = new ServedModel(spec, configured, config.selectionPolicy(spec));
-    models.put(spec.name(), sm);
-    return sm;
+  ServedModel add(DaemonConfig.Model spec, boolean configured) {
+    return names.add(spec.name(), sm -> sm.sameSource(spec), () -> new ServedModel(spec, configured, config.selectionPolicy(spec)));
   }
 
   /** Removes a model that is neither configured nor in memory (a failed Load of a new name). */
-  synchronized void forget(ServedModel sm) {
-    if (!sm.configured && loadedNow(sm.name) == null && models.get(sm.name) == sm) {
-      models.remove(sm.name);
+  void forget(ServedModel sm) {
+    if (!sm.configured && loadedNow(sm.name) == null) {
+      names.remove(sm);
     }
   }
 
   /** @throws UnknownModelException when no model has this name */
-  synchronized ServedModel served(String name) {
-    ServedModel sm = models.get(name);
-    if (sm == null) {
-      throw new UnknownModelException("no model named '" + name + "'; the daemon serves " + (models.isEmpty() ? "none" : String.join(", ", models.keySet())));
-    }
-    return sm;
+  ServedModel served(String name) {
+    return names.get(name);
   }
 
-  synchronized List<ServedModel> all() {
-    return List.copyOf(models.values());
+  List<ServedModel> all() {
+    return names.all();
   }
 
   /** Runs {@code listener} (on a loader or cache thread) whenever a model is loaded, fails or leaves memory. */
