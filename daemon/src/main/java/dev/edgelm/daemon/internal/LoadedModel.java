@@ -19,7 +19,7 @@ final class LoadedModel {
   /** What it needs in memory, at the context it serves. */
   final Footprint footprint;
   /** What it weighs against cache.memory_budget: weights + KV budget ({@link Footprint#budgetedBytes()}). */
-  final long weightBytes;
+  final long budgetedBytes;
   final long kvBudgetBytes;
   /** Longest sequence served: the model's context, capped by generation.max_context. */
   final int contextLength;
@@ -38,7 +38,7 @@ final class LoadedModel {
     this.model = model;
     this.footprint = footprint;
     this.kvBudgetBytes = footprint.kvBytes();
-    this.weightBytes = footprint.budgetedBytes();
+    this.budgetedBytes = footprint.budgetedBytes();
     this.contextLength = footprint.contextTokens();
     this.closer = closer;
     this.lastUsedNanos = nowNanos;
@@ -122,6 +122,6 @@ final class LoadedModel {
 
   @Override
   public String toString() {
-    return "LoadedModel[" + served.name + ", " + weightBytes + " B, leases=" + leases() + ", retired=" + retired() + "]";
+    return "LoadedModel[" + served.name + ", " + budgetedBytes + " B, leases=" + leases() + ", retired=" + retired() + "]";
   }
 }

@@ -80,7 +80,7 @@ final class ModelCache {
         })
         .ticker(ticker::read)
         .maximumWeight(kib(budgetBytes))
-        .weigher((String name, LoadedModel m) -> m.served.pinned() ? 0 : (int) Math.min(Integer.MAX_VALUE, kib(m.weightBytes)))
+        .weigher((String name, LoadedModel m) -> m.served.pinned() ? 0 : (int) Math.min(Integer.MAX_VALUE, kib(m.budgetedBytes)))
         .expireAfter(new Expiry<String, LoadedModel>() {
           private long ttl(LoadedModel m) {
             return m.served.pinned() || keepAlive.isZero() ? Long.MAX_VALUE : keepAlive.toNanos();
@@ -161,7 +161,7 @@ final class ModelCache {
     long bytes = 0;
     for (LoadedModel m : loadedAll()) {
       if (m.served != except && m.served.pinned()) {
-        bytes += m.weightBytes;
+        bytes += m.budgetedBytes;
       }
     }
     return bytes;
@@ -181,9 +181,9 @@ final class ModelCache {
   /** @throws ModelTooLargeException when pinning {@code m} would leave pinned models above the budget */
   void ensurePinnable(LoadedModel m) {
     long others = pinnedBytesExcept(m.served);
-    if (others + m.weightBytes > budgetBytes) {
-      throw new ModelTooLargeException("pinning '" + m.served.name + "' (" + Sizes.bytes(m.weightBytes) + ") would pin "
-          + Sizes.bytes(others + m.weightBytes) + ", above cache.memory_budget " + Sizes.bytes(budgetBytes) + "; unpin another model first");
+    if (others + m.budgetedBytes > budgetBytes) {
+      throw new ModelTooLargeException("pinning '" + m.served.name + "' (" + Sizes.bytes(m.budgetedBytes) + ") would pin "
+          + Sizes.bytes(others + m.budgetedBytes) + ", above cache.memory_budget " + Sizes.bytes(budgetBytes) + "; unpin another model first");
     }
   }
 
@@ -201,7 +201,7 @@ final class ModelCache {
     long used = 0;
     for (LoadedModel m : loaded) {
       if (m.served != sm) {
-        used += m.weightBytes;
+        used += m.budgetedBytes;
       }
     }
     List<LoadedModel> victims = new ArrayList<>();
@@ -215,10 +215,10 @@ final class ModelCache {
       if (used + need.budgetedBytes() <= budgetBytes) {
         break;
       }
-      LOG.info(() -> "evicting model " + victim.served.name + " (" + Sizes.bytes(victim.weightBytes) + ") to make room for " + sm.name);
+      LOG.info(() -> "evicting model " + victim.served.name + " (" + Sizes.bytes(victim.budgetedBytes) + ") to make room for " + sm.name);
       victim.evictionCause = "size";
       cache.synchronous().asMap().remove(victim.served.name, victim);
-      used -= victim.weightBytes;
+      used -= victim.budgetedBytes;
     }
   }
 
@@ -254,7 +254,7 @@ final class ModelCache {
     long w = 0;
     long n = 0;
     for (LoadedModel m : loadedAll()) {
-      w += m.weightBytes;
+      w += m.budgetedBytes;
       n++;
     }
     return new long[] {w, n};

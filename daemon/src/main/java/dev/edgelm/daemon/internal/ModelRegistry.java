@@ -257,7 +257,7 @@ final class ModelRegistry implements AutoCloseable {
     if (e == null) {
       sm.update(s -> s.succeeded(seconds));
       telemetry.modelLoaded(sm.name, took, true);
-      LOG.info(() -> "loaded model " + sm.name + " in " + Math.round(took.toMillis()) + " ms (" + Sizes.bytes(m.weightBytes) + " with KV budget)");
+      LOG.info(() -> "loaded model " + sm.name + " in " + Math.round(took.toMillis()) + " ms (" + Sizes.bytes(m.budgetedBytes) + " with KV budget)");
     } else {
       Throwable cause = LoadFailures.unwrap(e);
       long now = ticker.read();

@@ -99,11 +99,11 @@ class ModelRegistryTest {
   void load_weighsWeightsPlusKvBudget() {
     registry(Map.of("generation.max_concurrent", "2"), "a");
     LoadedModel m = load("a");
-    assertEquals(WEIGHTS + 1280L * 64 * 2, m.weightBytes);
+    assertEquals(WEIGHTS + 1280L * 64 * 2, m.budgetedBytes);
     assertEquals(1280L * 64 * 2, m.kvBudgetBytes);
     assertEquals(64, m.contextLength);
     assertEquals(ModelState.MODEL_STATE_LOADED, registry.served("a").state().status());
-    assertEquals(m.weightBytes, registry.weightAndCount()[0]);
+    assertEquals(m.budgetedBytes, registry.weightAndCount()[0]);
   }
 
   @Test
