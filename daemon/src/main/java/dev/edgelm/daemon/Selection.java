@@ -1,6 +1,8 @@
 package dev.edgelm.daemon;
 
 import dev.edgelm.proto.Units;
+import dev.edgelm.hub.Digest;
+import dev.edgelm.hub.Reference;
 import dev.edgelm.proto.v1.SelectionPolicyInfo;
 import dev.edgelm.proto.v1.VariantOutcome;
 import dev.edgelm.proto.v1.VariantSelection;
@@ -22,8 +24,8 @@ import java.util.OptionalDouble;
  * @param reason one line: why the chosen variant, or why none
  */
 public record Selection(
-    String reference,
-    String indexDigest,
+    Reference reference,
+    Digest indexDigest,
     List<Verdict> verdicts,
     boolean pinned,
     String reason,
@@ -58,7 +60,7 @@ public record Selection(
    */
   public record Verdict(
       String id,
-      String manifestDigest,
+      Digest manifestDigest,
       String method,
       Outcome outcome,
       int rank,
@@ -77,7 +79,7 @@ public record Selection(
     VariantVerdict toProto() {
       VariantVerdict.Builder b = VariantVerdict.newBuilder()
           .setId(id)
-          .setManifestDigest(manifestDigest)
+          .setManifestDigest(manifestDigest.toString())
           .setMethod(method)
           .setOutcome(switch (outcome) {
             case CHOSEN -> VariantOutcome.VARIANT_OUTCOME_CHOSEN;
@@ -117,8 +119,8 @@ public record Selection(
   /** The wire form (Models.Describe, {@code edgelm select --json}). */
   public VariantSelection toProto() {
     VariantSelection.Builder b = VariantSelection.newBuilder()
-        .setReference(reference)
-        .setIndexDigest(indexDigest)
+        .setReference(reference.toString())
+        .setIndexDigest(indexDigest.toString())
         .setReason(reason)
         .setPinned(pinned)
         .setHost(host.toProto())
@@ -132,7 +134,7 @@ public record Selection(
             .setSpeedTolerance(policy.speedTolerance())
             .setBenchmarkTop(policy.benchmarkTop()))
         .setSelectedAtUnixMs(selectedAt.toEpochMilli());
-    chosen().ifPresent(c -> b.setChosen(c.id()).setChosenManifestDigest(c.manifestDigest()));
+    chosen().ifPresent(c -> b.setChosen(c.id()).setChosenManifestDigest(c.manifestDigest().toString()));
     for (Verdict v : verdicts) {
       b.addVariants(v.toProto());
     }
@@ -142,7 +144,7 @@ public record Selection(
   /** A table for people ({@code edgelm select --explain}, logs). */
   public String explain() {
     StringBuilder s = new StringBuilder();
-    s.append("release ").append(reference).append(" (").append(shortDigest(indexDigest)).append("), ").append(verdicts.size())
+    s.append("release ").append(reference).append(" (").append(shortDigest(indexDigest.toString())).append("), ").append(verdicts.size())
         .append(verdicts.size() == 1 ? " variant\n" : " variants\n");
     s.append("host    ").append(describeHost()).append('\n');
     s.append("policy  ").append(describePolicy()).append('\n');

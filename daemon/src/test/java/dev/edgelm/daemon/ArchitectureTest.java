@@ -30,7 +30,6 @@ class ArchitectureTest {
    */
   private static final List<String> PUBLIC_INTERNAL = List.of(
       "dev.edgelm.daemon.internal.InternalProvider", // found by ServiceLoader: how the API reaches the implementation
-      "dev.edgelm.daemon.internal.Sizes", // used from internal.select (and by work in flight elsewhere); delegates to Units
       "dev.edgelm.daemon.internal.probe.SystemHostProbe", // created by InternalProvider, another package
       "dev.edgelm.daemon.internal.select.DefaultVariantSelector"); // created by InternalProvider, another package
 

@@ -155,7 +155,7 @@ class VariantSelectorTest {
     Selection s = SELECTOR.select(Releases.gpt2Small(), Hosts.x86(Hosts.AVX2).build(), ONE_STREAM);
     VariantSelection p = s.toProto();
     assertEquals("int4-g32", p.getChosen());
-    assertEquals(s.chosen().orElseThrow().manifestDigest(), p.getChosenManifestDigest());
+    assertEquals(s.chosen().orElseThrow().manifestDigest().toString(), p.getChosenManifestDigest());
     assertEquals(VariantOutcome.VARIANT_OUTCOME_CHOSEN, p.getVariants(0).getOutcome());
     assertEquals(5, p.getVariantsCount());
     assertTrue(p.getVariantsList().stream().allMatch(v -> !v.getReason().isEmpty()));

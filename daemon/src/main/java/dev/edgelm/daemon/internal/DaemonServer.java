@@ -120,7 +120,7 @@ final class DaemonServer implements Daemon {
     registryRef.set(registry);
     int workers = config.generation().workers();
     this.decodeWorkers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-        ModelRegistry.threads("edgelm-decode"));
+        RegistryThreads.threads("edgelm-decode"));
     this.health = new HealthService(this::status, SERVICES);
     registry.onStateChange(health::refresh);
   }
@@ -243,9 +243,10 @@ final class DaemonServer implements Daemon {
     }
     List<String> waiting = new ArrayList<>();
     for (ServedModel sm : registry.all()) {
-      if (sm.configured && sm.preload && !sm.everLoaded) {
-        Throwable f = sm.lastFailure;
-        waiting.add(sm.name + " (" + sm.state.name().substring("MODEL_STATE_".length()).toLowerCase(java.util.Locale.ROOT)
+      ServedState s = sm.state();
+      if (sm.configured && sm.preload && !s.everLoaded()) {
+        Throwable f = s.lastFailure();
+        waiting.add(sm.name + " (" + s.status().name().substring("MODEL_STATE_".length()).toLowerCase(java.util.Locale.ROOT)
             + (f != null ? ": " + StatusMapper.map(f).message() : "") + ")");
       }
     }

@@ -41,7 +41,7 @@ final class HubBenchmark implements VariantSelector.CandidateBenchmark {
     InstalledVariant v = hub.pull(release, entry.id(), ProgressListener.NONE);
     SessionSettings s = SessionSettings.EXECUTION_PROVIDERS.contains(executionProvider) ? settings.withExecutionProvider(executionProvider) : settings;
     try (ServableModel model = loader.load(ModelPackage.open(v.packageDir()), s)) {
-      ModelRegistry.warm(model);
+      ModelLoads.warm(model);
       int first = model.languageModel().tokenizer().bosId().orElse(0);
       GenerationResult r = Generation.stream(model.languageModel(), GenerationRequest.ofIds(first).withMaxTokens(tokens + 1), t -> { });
       double tps = r.timings().decodeTokensPerSecond();

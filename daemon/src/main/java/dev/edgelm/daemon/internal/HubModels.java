@@ -64,8 +64,8 @@ final class HubModels implements AutoCloseable {
   }
 
   /** Fetches the release index {@code reference} names (and checks its signature). */
-  Release resolve(String reference) {
-    return hub().resolve(Reference.parse(reference));
+  Release resolve(Reference reference) {
+    return hub().resolve(reference);
   }
 
   /** A variant's {@code variant.json}, without weights (cached in the store). */
@@ -78,9 +78,10 @@ final class HubModels implements AutoCloseable {
     return hub().pull(release, variant, listener);
   }
 
-  static HubSource source(String reference, InstalledVariant v) {
+  /** The wire form of a pulled variant of {@code reference} (as configured or requested). */
+  static HubSource source(Reference reference, InstalledVariant v) {
     return HubSource.newBuilder()
-        .setReference(reference)
+        .setReference(reference.toString())
         .setVariant(v.variantId())
         .setIndexDigest(v.indexDigest().toString())
         .setManifestDigest(v.manifestDigest().toString())

@@ -13,18 +13,13 @@ import dev.edgelm.hub.InstalledVariant;
 import dev.edgelm.hub.ProgressListener;
 import dev.edgelm.hub.Reference;
 import dev.edgelm.hub.Release;
-import dev.edgelm.proto.v1.HubSource;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.logging.Logger;
 
@@ -38,21 +33,45 @@ import java.util.logging.Logger;
  * {@code hub.poll_interval} is not zero, a check is scheduled on the injected {@link Scheduler}; it
  * runs on a hub thread and schedules the next when it ends (at most one per model). A check resolves
  * the tag; an unchanged index digest ends it. A new release is selected from; when the chosen
- * variant's manifest is the one served, only the index digest is recorded; otherwise the variant is
- * pulled and handed to the {@link Swapper}, which loads and warms it and swaps it in on the loader
- * thread (see {@link ModelRegistry#swap}). Any failure leaves the serving variant in place and is
- * reported in Describe's {@code update_error}.
+ * variant's manifest is the one served, only the index digest changes; otherwise the variant is
+ * pulled. The check's outcome is a {@link Check} value handed to the {@link Follower} (the registry),
+ * which records it and, for a new variant, loads, warms and swaps it in on the loader thread (see
+ * {@link ModelRegistry#swap}). Any failure leaves the serving variant in place and is reported in
+ * Describe's {@code update_error}.
+ *
+ * <p>This class writes no state of a model entry: it returns what it resolved, selected and pulled
+ * ({@link Selected}, {@link InstalledVariant}, {@link Check}), and the registry records it.
  *
  * <p>Threading: thread-safe; every method that touches the hub blocks and runs on hub threads.
  */
 final class HubReleases implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(HubReleases.class.getName());
 
-  /** Loads, warms and swaps in a pulled variant (on the loader thread); completes when it has. */
+  /** Records a tag check's outcome, swapping in a new variant; runs on the hub thread that made the check. */
   @FunctionalInterface
-  interface Swapper {
-    CompletableFuture<Void> swap(ServedModel sm, InstalledVariant variant, Selection selection);
+  interface Follower {
+    void follow(ServedModel sm, Check check);
   }
+
+  /** A release resolved and a selection made from it, at {@code checkedMillis} (epoch ms). */
+  record Selected(Release release, Selection selection, long checkedMillis) {}
+
+  /** What one check of a followed tag found. {@code checkedMillis} is when the tag was read (0: it was not). */
+  sealed interface Check permits Unchanged, Moved, NewVariant, Failed {
+    long checkedMillis();
+  }
+
+  /** The tag names the release served. */
+  record Unchanged(long checkedMillis) implements Check {}
+
+  /** The tag moved, but the variant chosen from the new release is the one served ({@code variant}, with the new index digest). */
+  record Moved(long checkedMillis, InstalledVariant variant, Selection selection) implements Check {}
+
+  /** The tag moved and another variant was chosen and pulled: swap it in. */
+  record NewVariant(long checkedMillis, InstalledVariant variant, Selection selection) implements Check {}
+
+  /** The check failed; what is served stays. */
+  record Failed(long checkedMillis, Throwable cause) implements Check {}
 
   /** What a Pull RPC pulled: the variant and the selection that chose it. */
   record Pulled(InstalledVariant variant, Selection selection) {}
@@ -62,7 +81,7 @@ final class HubReleases implements AutoCloseable {
   private final ExecutorService hubExecutor;
   private final Scheduler scheduler;
   private final Clock clock;
-  private final Swapper swapper;
+  private final Follower follower;
   /** Probes the host for selections; the second never measures bandwidth (a pinned variant is not ranked). */
   private final HostProbe hostProbe;
   private final HostProbe hostProbeNoMeasuring;
@@ -72,13 +91,13 @@ final class HubReleases implements AutoCloseable {
   private final Set<Scheduler.Cancellable> pendingPolls = ConcurrentHashMap.newKeySet();
 
   HubReleases(DaemonConfig config, DaemonRuntime runtime, HubModels hub, ExecutorService hubExecutor, Scheduler scheduler,
-      VariantSelector.CandidateBenchmark benchmark, Swapper swapper) {
+      VariantSelector.CandidateBenchmark benchmark, Follower follower) {
     this.config = config;
     this.hub = hub;
     this.hubExecutor = hubExecutor;
     this.scheduler = scheduler;
     this.clock = runtime.clock();
-    this.swapper = swapper;
+    this.follower = follower;
     this.hostProbe = runtime.hostProbe().orElseGet(() -> HostProbe.create(config.host().probeOptions()));
     this.hostProbeNoMeasuring = runtime.hostProbe().orElseGet(() -> HostProbe.create(config.host().probeOptions().withMeasureBandwidth(false)));
     this.selector = VariantSelector.create(VariantSelector.Options.INDEX_ONLY
@@ -94,39 +113,38 @@ final class HubReleases implements AutoCloseable {
   }
 
   /**
-   * Resolves the model's reference, selects a variant for this host, and pulls only that one; then
-   * starts following the tag. Hub thread.
-   *
-   * @throws NoSuitableVariantException when no variant suits the host (nothing was downloaded)
+   * Resolves the model's reference and selects a variant for this host (index and configs only). A
+   * failure still starts following the tag: a fixed release may replace this one. Hub thread.
    */
-  Path pullSelected(ServedModel sm) {
+  Selected select(ServedModel sm) {
     try {
-      return pullSelectedOnce(sm);
+      Release release = hub.resolve(sm.reference);
+      long checked = clock.millis();
+      return new Selected(release, select(release, sm.policy), checked);
     } catch (RuntimeException e) {
-      schedulePoll(sm); // follow the tag even when this release failed: a fixed one replaces it
+      schedulePoll(sm);
       throw e;
     }
   }
 
-  private Path pullSelectedOnce(ServedModel sm) {
-    Release release = hub.resolve(sm.reference);
-    Selection selection = select(release, sm.policy);
-    sm.selection = selection;
-    sm.lastCheckedMillis = clock.millis();
-    NoSuitableVariantException none = selection.failure();
-    if (none != null) {
-      LOG.warning(() -> "model " + sm.name + ": " + selection.reason());
-      schedulePoll(sm); // a later release may suit the host
-      throw none;
+  /**
+   * Pulls only the variant {@code s} chose, then follows the tag. Hub thread.
+   *
+   * @throws NoSuitableVariantException when no variant suits the host (nothing was downloaded)
+   */
+  InstalledVariant pull(ServedModel sm, Selected s) {
+    try {
+      NoSuitableVariantException none = s.selection().failure();
+      if (none != null) {
+        LOG.warning(() -> "model " + sm.name + ": " + s.selection().reason());
+        throw none; // a later release may suit the host
+      }
+      Selection.Verdict chosen = s.selection().chosen().orElseThrow();
+      LOG.info(() -> "model " + sm.name + ": pulling variant " + chosen.id() + " of " + sm.reference + " (" + chosen.reason() + ")");
+      return hub.pull(s.release(), chosen.id(), ProgressListener.NONE);
+    } finally {
+      schedulePoll(sm);
     }
-    Selection.Verdict chosen = selection.chosen().orElseThrow();
-    LOG.info(() -> "model " + sm.name + ": pulling variant " + chosen.id() + " of " + sm.reference + " (" + chosen.reason() + ")");
-    InstalledVariant v = hub.pull(release, chosen.id(), ProgressListener.NONE);
-    sm.pulled = HubModels.source(sm.reference, v);
-    sm.descriptor = v.descriptor();
-    sm.executionProvider = chosen.executionProvider();
-    schedulePoll(sm);
-    return v.packageDir();
   }
 
   /**
@@ -134,7 +152,7 @@ final class HubReleases implements AutoCloseable {
    * host under {@code policy}), calling {@code done} there with the result or the failure. Cancelling
    * the returned future interrupts the pull (the hub client then stops).
    */
-  Future<?> pullForClient(String reference, SelectionPolicy policy, ProgressListener listener, BiConsumer<Pulled, Throwable> done) {
+  Future<?> pullForClient(Reference reference, SelectionPolicy policy, ProgressListener listener, BiConsumer<Pulled, Throwable> done) {
     return hubExecutor.submit(() -> {
       Pulled p;
       try {
@@ -159,13 +177,11 @@ final class HubReleases implements AutoCloseable {
     if (closed || interval.isZero() || config.hub().offline() || !followsTag(sm.reference) || !sm.polling.compareAndSet(false, true)) {
       return;
     }
-    AtomicReference<Scheduler.Cancellable> handle = new AtomicReference<>();
-    Scheduler.Cancellable scheduled = scheduler.schedule(() -> {
-      pendingPolls.remove(handle.get());
+    Scheduler.Cancellable scheduled = RegistryThreads.scheduleTracked(scheduler, pendingPolls, () -> {
       try {
         hubExecutor.execute(() -> {
           try {
-            checkForUpdate(sm);
+            follower.follow(sm, checkForUpdate(sm));
           } finally {
             sm.polling.set(false);
             schedulePoll(sm);
@@ -175,30 +191,24 @@ final class HubReleases implements AutoCloseable {
         sm.polling.set(false); // shutting down
       }
     }, interval);
-    handle.set(scheduled);
-    pendingPolls.add(scheduled);
     if (closed) {
       scheduled.cancel();
     }
   }
 
-  private static boolean followsTag(String reference) {
-    Reference r = Reference.parse(reference);
+  private static boolean followsTag(Reference r) {
     return r.tag().isPresent() && r.digest().isEmpty();
   }
 
-  /** One check of the model's tag (see the class comment). Hub thread. */
-  void checkForUpdate(ServedModel sm) {
-    if (closed) {
-      return;
-    }
+  /** One check of the model's tag (see the class comment): what it found, for the {@link Follower}. Hub thread. */
+  Check checkForUpdate(ServedModel sm) {
+    long checked = 0;
     try {
       Release release = hub.resolve(sm.reference);
-      sm.lastCheckedMillis = clock.millis();
-      HubSource current = sm.pulled;
-      if (current != null && release.indexDigest().toString().equals(current.getIndexDigest())) {
-        sm.updateError = "";
-        return;
+      checked = clock.millis();
+      InstalledVariant current = sm.state().pulled();
+      if (current != null && release.indexDigest().equals(current.indexDigest())) {
+        return new Unchanged(checked);
       }
       Selection selection = select(release, sm.policy);
       NoSuitableVariantException none = selection.failure();
@@ -206,23 +216,17 @@ final class HubReleases implements AutoCloseable {
         throw none;
       }
       Selection.Verdict chosen = selection.chosen().orElseThrow();
-      if (current != null && chosen.manifestDigest().equals(current.getManifestDigest())) {
-        sm.pulled = current.toBuilder().setIndexDigest(release.indexDigest().toString()).build();
-        sm.selection = selection;
-        sm.updateError = "";
+      if (current != null && current.manifestDigest().equals(chosen.manifestDigest())) {
         LOG.info(() -> "model " + sm.name + ": " + sm.reference + " moved to " + release.indexDigest() + "; variant " + chosen.id()
             + " is unchanged");
-        return;
+        return new Moved(checked, new InstalledVariant(current.reference(), release.indexDigest(), current.variantId(),
+            current.manifestDigest(), current.packageDir(), current.descriptor(), current.bytesDownloaded(), current.bytesReused()), selection);
       }
       LOG.info(() -> "model " + sm.name + ": " + sm.reference + " moved to " + release.indexDigest() + "; pulling variant " + chosen.id()
           + " (" + chosen.reason() + ")");
-      InstalledVariant v = hub.pull(release, chosen.id(), ProgressListener.NONE);
-      swapper.swap(sm, v, selection).join();
-      sm.updateError = "";
+      return new NewVariant(checked, hub.pull(release, chosen.id(), ProgressListener.NONE), selection);
     } catch (RuntimeException e) {
-      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-      sm.updateError = StatusMapper.map(cause).message();
-      LOG.warning(() -> "model " + sm.name + ": checking " + sm.reference + " failed; still serving what it has: " + sm.updateError);
+      return new Failed(checked, e);
     }
   }
 

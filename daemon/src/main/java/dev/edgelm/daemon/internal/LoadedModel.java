@@ -16,8 +16,10 @@ import java.util.concurrent.Executor;
 final class LoadedModel {
   final ServedModel served;
   final ServableModel model;
-  /** Weights + KV budget (bytes/token x context x max_concurrent). */
-  final long weightBytes;
+  /** What it needs in memory, at the context it serves. */
+  final Footprint footprint;
+  /** What it weighs against cache.memory_budget: weights + KV budget ({@link Footprint#budgetedBytes()}). */
+  final long budgetedBytes;
   final long kvBudgetBytes;
   /** Longest sequence served: the model's context, capped by generation.max_context. */
   final int contextLength;
@@ -31,12 +33,13 @@ final class LoadedModel {
   volatile String evictionCause;
   volatile long lastUsedNanos;
 
-  LoadedModel(ServedModel served, ServableModel model, long kvBudgetBytes, int contextLength, Executor closer, long nowNanos) {
+  LoadedModel(ServedModel served, ServableModel model, Footprint footprint, Executor closer, long nowNanos) {
     this.served = served;
     this.model = model;
-    this.kvBudgetBytes = kvBudgetBytes;
-    this.weightBytes = model.residentBytes() + kvBudgetBytes;
-    this.contextLength = contextLength;
+    this.footprint = footprint;
+    this.kvBudgetBytes = footprint.kvBytes();
+    this.budgetedBytes = footprint.budgetedBytes();
+    this.contextLength = footprint.contextTokens();
     this.closer = closer;
     this.lastUsedNanos = nowNanos;
   }
@@ -119,6 +122,6 @@ final class LoadedModel {
 
   @Override
   public String toString() {
-    return "LoadedModel[" + served.name + ", " + weightBytes + " B, leases=" + leases() + ", retired=" + retired() + "]";
+    return "LoadedModel[" + served.name + ", " + budgetedBytes + " B, leases=" + leases() + ", retired=" + retired() + "]";
   }
 }

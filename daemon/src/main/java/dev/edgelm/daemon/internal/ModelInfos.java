@@ -8,31 +8,33 @@ import dev.edgelm.proto.v1.VariantDescriptor;
 final class ModelInfos {
   private ModelInfos() {}
 
+  /** The model's info from one snapshot of its state (admission counters are live). */
   static ModelInfo of(ServedModel sm) {
+    ServedState s = sm.state();
     ModelInfo.Builder b = ModelInfo.newBuilder()
         .setName(sm.name)
-        .setSource(sm.source())
-        .setState(sm.state)
-        .setPinned(sm.pinned)
+        .setSource(sm.source(s))
+        .setState(s.status())
+        .setPinned(s.pinned())
         .setConfigured(sm.configured)
-        .setResidentBytes(sm.residentBytes)
-        .setKvBudgetBytes(sm.kvBudgetBytes)
-        .setContextLength(sm.contextLength)
+        .setResidentBytes(s.residentBytes())
+        .setKvBudgetBytes(s.kvBudgetBytes())
+        .setContextLength(s.contextLength())
         .setMaxConcurrent(sm.admission.maxConcurrent())
         .setMaxQueued(sm.admission.maxQueued())
         .setActiveStreams(sm.admission.running())
         .setQueuedStreams(sm.admission.queued())
-        .setLoadSeconds(sm.loadSeconds);
-    VariantDescriptor d = sm.descriptor;
+        .setLoadSeconds(s.loadSeconds());
+    VariantDescriptor d = s.descriptor();
     if (d != null) {
       b.setVariantDescriptor(d);
     }
-    Selection selection = sm.selection;
+    Selection selection = s.selection();
     if (selection != null) {
       b.setSelection(selection.toProto());
     }
-    b.setLastCheckedUnixMs(sm.lastCheckedMillis).setUpdateError(sm.updateError);
-    Throwable failure = sm.lastFailure;
+    b.setLastCheckedUnixMs(s.lastCheckedMillis()).setUpdateError(s.updateError());
+    Throwable failure = s.lastFailure();
     if (failure != null) {
       b.setError(StatusMapper.map(failure).message());
     }

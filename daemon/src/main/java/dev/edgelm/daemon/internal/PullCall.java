@@ -41,7 +41,7 @@ final class PullCall implements ProgressListener {
   private final AtomicReference<Progress> latest = new AtomicReference<>();
 
   private PullRequest req;
-  private String reference;
+  private Reference reference;
   private ServedModel target;
   private Future<?> task;
   private boolean ended;
@@ -64,13 +64,13 @@ final class PullCall implements ProgressListener {
       if (r.getLoad() && r.getName().isBlank()) {
         throw new BadRequestException("load needs a name to register the model under");
       }
-      reference = Reference.parse(r.getReference()).toString();
-      models.checkMayPullFrom(reference);
+      reference = Reference.parse(r.getReference());
+      models.checkMayPullFrom(reference.toString());
       if (!r.getName().isBlank()) {
         target = models.register(r.getName(), ModelSource.newBuilder()
-            .setHub(HubSource.newBuilder().setReference(reference).setVariant(r.getVariant())).build());
+            .setHub(HubSource.newBuilder().setReference(reference.toString()).setVariant(r.getVariant())).build());
       }
-      SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference, r.getVariant());
+      SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference.toString(), r.getVariant());
       task = registry.releases().pullForClient(reference, policy, this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
     } catch (RuntimeException e) {
       fail(e);
@@ -151,10 +151,7 @@ final class PullCall implements ProgressListener {
       end(done);
       return;
     }
-    target.pulled = source;
-    target.descriptor = v.descriptor();
-    target.selection = p.selection();
-    target.executionProvider = p.selection().chosen().orElseThrow().executionProvider();
+    registry.pulled(target, v, p.selection());
     if (!req.getLoad()) {
       end(done.setModel(ModelInfos.of(target)));
       return;

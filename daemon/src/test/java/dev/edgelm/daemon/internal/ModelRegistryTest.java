@@ -99,11 +99,11 @@ class ModelRegistryTest {
   void load_weighsWeightsPlusKvBudget() {
     registry(Map.of("generation.max_concurrent", "2"), "a");
     LoadedModel m = load("a");
-    assertEquals(WEIGHTS + 1280L * 64 * 2, m.weightBytes);
+    assertEquals(WEIGHTS + 1280L * 64 * 2, m.budgetedBytes);
     assertEquals(1280L * 64 * 2, m.kvBudgetBytes);
     assertEquals(64, m.contextLength);
-    assertEquals(ModelState.MODEL_STATE_LOADED, registry.served("a").state);
-    assertEquals(m.weightBytes, registry.weightAndCount()[0]);
+    assertEquals(ModelState.MODEL_STATE_LOADED, registry.served("a").state().status());
+    assertEquals(m.budgetedBytes, registry.weightAndCount()[0]);
   }
 
   @Test
@@ -117,7 +117,7 @@ class ModelRegistryTest {
     assertNull(registry.loadedNow("b"));
     assertNotNull(registry.loadedNow("a"));
     assertNotNull(registry.loadedNow("c"));
-    Awaits.until("b is marked not loaded", () -> registry.served("b").state == ModelState.MODEL_STATE_NOT_LOADED);
+    Awaits.until("b is marked not loaded", () -> registry.served("b").state().status() == ModelState.MODEL_STATE_NOT_LOADED);
     assertTrue(registry.weightAndCount()[0] <= 400 * 1024);
   }
 
@@ -164,7 +164,7 @@ class ModelRegistryTest {
     CompletionException e = assertThrows(CompletionException.class, () -> load("b"));
     assertTrue(e.getCause() instanceof ModelTooLargeException, String.valueOf(e.getCause()));
     assertTrue(e.getCause().getMessage().contains("pinned"), e.getCause().getMessage());
-    assertEquals(ModelState.MODEL_STATE_FAILED, registry.served("b").state);
+    assertEquals(ModelState.MODEL_STATE_FAILED, registry.served("b").state().status());
     assertThrows(ModelTooLargeException.class, () -> registry.acquire(registry.served("b")), "a permanent failure is reported as such");
   }
 
@@ -206,6 +206,137 @@ class ModelRegistryTest {
     load("c");
     Awaits.until("b is closed", () -> loader.closes() == 2);
     assertNotNull(registry.loadedNow("a"));
+  }
+
+  @Test
+  void preload_retryableFailure_retriesOnTheInjectedScheduler_withDoublingBackoff() {
+    java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+    dev.edgelm.daemon.testing.ManualScheduler scheduler = new dev.edgelm.daemon.testing.ManualScheduler();
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("models.a.path", FakeModelLoader.writePackage(tmp.resolve("a"), "a", WEIGHTS).toString());
+    loader.serve("a", () -> {
+      if (attempts.incrementAndGet() <= 2) {
+        throw new dev.edgelm.hub.UnavailableException("hub down (attempt " + attempts.get() + ")");
+      }
+      return FakeModelLoader.saying(5, 64);
+    });
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, dev.edgelm.daemon.DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get)
+        .withScheduler(scheduler), telemetry);
+    registry.preloadAll();
+    Awaits.until("the retry waits on the scheduler", () -> scheduler.pending() == 1);
+    assertEquals(1, attempts.get(), "no retry before the scheduler's clock moves");
+    scheduler.advance(Duration.ofSeconds(1));
+    Awaits.until("the second attempt fails and the next waits", () -> attempts.get() == 2 && scheduler.pending() == 1);
+    scheduler.advance(Duration.ofSeconds(1));
+    assertEquals(2, attempts.get(), "the backoff doubles: 1 s after the second failure is too soon");
+    scheduler.advance(Duration.ofSeconds(1));
+    Awaits.until("the third attempt loads", registry::preloadsReady);
+    assertNotNull(registry.loadedNow("a"));
+    assertEquals(0, scheduler.pending(), "a loaded model schedules no retry");
+  }
+
+  @Test
+  void close_cancelsAPreloadRetryThatIsDue() {
+    dev.edgelm.daemon.testing.ManualScheduler scheduler = new dev.edgelm.daemon.testing.ManualScheduler();
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("models.a.path", FakeModelLoader.writePackage(tmp.resolve("a"), "a", WEIGHTS).toString());
+    loader.serve("a", () -> {
+      throw new dev.edgelm.hub.UnavailableException("hub down");
+    });
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, dev.edgelm.daemon.DaemonRuntime.DEFAULTS.withLoader(loader).withTicker(now::get)
+        .withScheduler(scheduler), telemetry);
+    registry.preloadAll();
+    Awaits.until("the retry waits on the scheduler", () -> scheduler.pending() == 1);
+    registry.close();
+    registry = null;
+    assertEquals(0, scheduler.pending(), "a stopped registry leaves no retry scheduled");
+  }
+
+  @Test
+  void describe_whileSwapping_everyAnswerShowsOneVariant() throws InterruptedException {
+    loader.serve("a", () -> FakeModelLoader.saying(5, 64));
+    Map<String, String> flags = new LinkedHashMap<>();
+    flags.put("cache.memory_budget", "4MiB");
+    flags.put("generation.max_concurrent", "1");
+    flags.put("generation.max_context", "64");
+    flags.put("hub.store", tmp.resolve("store").toString());
+    flags.put("hub.poll_interval", "0s");
+    flags.put("models.a.ref", "oci:" + tmp.resolve("layout") + ":stable"); // never resolved: the test hands over pulled variants
+    flags.put("models.a.preload", "false");
+    DaemonConfig config = DaemonConfig.load(DaemonConfig.ConfigSources.ofFlags(flags));
+    telemetry = Telemetry.create(config.telemetry(), Optional.empty(), new ZeroGauges());
+    registry = new ModelRegistry(config, loader, now::get, telemetry);
+    ServedModel a = registry.served("a");
+    dev.edgelm.hub.InstalledVariant[] variants = {pulledVariant("v1", WEIGHTS), pulledVariant("v2", WEIGHTS + 8192)};
+    dev.edgelm.daemon.Selection[] selections = {chose(variants[0]), chose(variants[1])};
+    registry.swap(a, variants[0], selections[0]); // not in memory: recorded for the next load
+    registry.load(a).join();
+
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicReference<String> torn = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicInteger answers = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.List<Thread> describers = new java.util.ArrayList<>();
+    for (int t = 0; t < 3; t++) {
+      Thread th = new Thread(() -> {
+        while (!stop.get() && torn.get() == null) {
+          dev.edgelm.proto.v1.ModelInfo info = ModelInfos.of(a);
+          dev.edgelm.proto.v1.HubSource hub = info.getSource().getHub();
+          String variant = hub.getVariant();
+          boolean consistent = variant.equals(info.getVariantDescriptor().getId())
+              && variant.equals(info.getSelection().getChosen())
+              && hub.getManifestDigest().equals(info.getSelection().getChosenManifestDigest())
+              && info.getResidentBytes() == info.getVariantDescriptor().getWeightBytes();
+          if (!consistent) {
+            torn.compareAndSet(null, info.toString());
+          }
+          seen.add(variant);
+          answers.incrementAndGet();
+        }
+      }, "describer-" + t);
+      describers.add(th);
+      th.start();
+    }
+    for (int i = 1; i <= 100 && torn.get() == null; i++) {
+      registry.swap(a, variants[i % 2], selections[i % 2]);
+    }
+    stop.set(true);
+    for (Thread th : describers) {
+      th.join(Awaits.PATIENCE.toMillis());
+    }
+    assertNull(torn.get(), "one answer mixed two variants: " + torn.get());
+    assertEquals(java.util.Set.of("v1", "v2"), seen, "the describers saw both variants (" + answers.get() + " answers)");
+  }
+
+  /** Variant {@code id} of model "a", as a pull would leave it in the store. */
+  private dev.edgelm.hub.InstalledVariant pulledVariant(String id, int weights) {
+    Path dir = dev.edgelm.hub.testing.TestPackages.write(tmp.resolve("pkg-" + id), "a", id, "fp32", weights, id.hashCode());
+    dev.edgelm.proto.v1.VariantDescriptor d = dev.edgelm.engine.ModelPackage.describe(dir);
+    return new dev.edgelm.hub.InstalledVariant(dev.edgelm.hub.Reference.parse("oci:" + tmp.resolve("layout") + ":stable"),
+        dev.edgelm.hub.Digest.of(("index-" + id).getBytes(java.nio.charset.StandardCharsets.UTF_8)), id,
+        dev.edgelm.hub.Digest.of(("manifest-" + id).getBytes(java.nio.charset.StandardCharsets.UTF_8)), dir, d, 0, 0);
+  }
+
+  /** A selection that chose {@code v}. */
+  private static dev.edgelm.daemon.Selection chose(dev.edgelm.hub.InstalledVariant v) {
+    dev.edgelm.daemon.Selection.Verdict chosen = new dev.edgelm.daemon.Selection.Verdict(v.variantId(), v.manifestDigest(), "fp32",
+        dev.edgelm.daemon.Selection.Outcome.CHOSEN, 1, "test", java.util.List.of(), 0, "", 0, "cpu", java.util.OptionalDouble.empty(), 0);
+    return new dev.edgelm.daemon.Selection(v.reference(), v.indexDigest(), java.util.List.of(chosen), false, "test",
+        dev.edgelm.daemon.testing.Hosts.x86(dev.edgelm.daemon.testing.Hosts.AVX2).build(), dev.edgelm.daemon.SelectionPolicy.DEFAULTS, 1L << 30,
+        java.time.Instant.EPOCH);
+  }
+
+  @Test
+  void cache_quietensOnlyCaffeinesAsyncLoadLogger() {
+    registry(Map.of(), "a");
+    assertNull(java.util.logging.Logger.getLogger("com.github.benmanes.caffeine.cache").getLevel(),
+        "the rest of Caffeine's logging is left as the user configured it");
+    assertEquals(java.util.logging.Level.SEVERE, java.util.logging.Logger.getLogger("com.github.benmanes.caffeine.cache.LocalAsyncCache").getLevel(),
+        "failed loads are logged by the registry, with the model's name");
   }
 
   private static final class ZeroGauges implements Telemetry.Gauges {

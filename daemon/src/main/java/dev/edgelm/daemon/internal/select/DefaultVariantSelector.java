@@ -5,7 +5,8 @@ import dev.edgelm.daemon.HostOverrides;
 import dev.edgelm.daemon.Selection;
 import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.daemon.VariantSelector;
-import dev.edgelm.daemon.internal.Sizes;
+import dev.edgelm.daemon.internal.Footprint;
+import dev.edgelm.proto.Units;
 import dev.edgelm.daemon.internal.probe.SystemHostProbe;
 import dev.edgelm.daemon.internal.select.DecodeSpeedModel.Factor;
 import dev.edgelm.daemon.internal.select.DecodeSpeedModel.Kernel;
@@ -205,24 +206,22 @@ public final class DefaultVariantSelector implements VariantSelector {
   private static void checkMemory(Assessment a, HostCapabilities host, SelectionPolicy policy, long budget, String budgetWhy) {
     VariantEntry e = a.entry;
     int variantContext = intAnnotation(e, HubFormat.CONTEXT_LENGTH);
-    a.context = policy.contextTokens() > 0
-        ? (variantContext > 0 ? Math.min(policy.contextTokens(), variantContext) : policy.contextTokens())
-        : (variantContext > 0 ? variantContext : SelectionPolicy.ASSUMED_CONTEXT);
-    long kv = e.kvCacheBytesPerToken() * a.context * (long) policy.concurrency();
-    long overhead = policy.memoryOverheadBytes() + (long) (e.weightBytes() * SelectionPolicy.RUNTIME_OVERHEAD_RATIO);
-    a.memoryRequired = e.weightBytes() + kv + overhead;
-    String need = Sizes.bytes(a.memoryRequired) + " (weights " + Sizes.bytes(e.weightBytes()) + " + KV cache " + Sizes.bytes(kv) + " for "
-        + policy.concurrency() + " x " + a.context + " tokens + overhead " + Sizes.bytes(overhead) + ")";
+    a.context = Footprint.effectiveContext(policy.contextTokens(), variantContext);
+    Footprint footprint = Footprint.of(e.weightBytes(), e.kvCacheBytesPerToken(), a.context, policy.concurrency())
+        .withOverhead(policy.memoryOverheadBytes());
+    a.memoryRequired = footprint.requiredBytes();
+    String need = Units.size(a.memoryRequired) + " (weights " + Units.size(e.weightBytes()) + " + KV cache " + Units.size(footprint.kvBytes())
+        + " for " + policy.concurrency() + " x " + a.context + " tokens + overhead " + Units.size(footprint.overheadBytes()) + ")";
     if (onGpu(a.ep)) {
       if (a.epMissing) {
         return; // GPU memory is moot without the provider
       }
       long free = host.gpuMemoryFreeBytes();
       if (a.memoryRequired > free) {
-        a.failed.add("needs " + need + " of GPU memory; " + (free == 0 ? "no GPU memory was found" : "the GPU has " + Sizes.bytes(free) + " free"));
+        a.failed.add("needs " + need + " of GPU memory; " + (free == 0 ? "no GPU memory was found" : "the GPU has " + Units.size(free) + " free"));
       }
     } else if (a.memoryRequired > budget) {
-      a.failed.add("needs " + need + ", more than the memory budget of " + Sizes.bytes(budget) + " (" + budgetWhy + ")");
+      a.failed.add("needs " + need + ", more than the memory budget of " + Units.size(budget) + " (" + budgetWhy + ")");
     }
   }
 
@@ -429,13 +428,13 @@ public final class DefaultVariantSelector implements VariantSelector {
         out.add(verdict(a, Selection.Outcome.REJECTED, 0, String.join("; ", a.failed)));
       }
     }
-    return new Selection(release.reference().toString(), release.indexDigest().toString(), out, pinned != null, reason, host, policy, budget,
+    return new Selection(release.reference(), release.indexDigest(), out, pinned != null, reason, host, policy, budget,
         options.clock().instant());
   }
 
   private static Selection.Verdict verdict(Assessment a, Selection.Outcome outcome, int rank, String reason) {
     boolean ranked = a.feasible() || outcome == Selection.Outcome.CHOSEN;
-    return new Selection.Verdict(a.entry.id(), a.entry.manifestDigest().toString(), a.entry.method(), outcome, rank, reason, a.failed,
+    return new Selection.Verdict(a.entry.id(), a.entry.manifestDigest(), a.entry.method(), outcome, rank, reason, a.failed,
         ranked ? a.tokensPerSecond : 0, ranked ? a.speedBasis : "", a.memoryRequired, a.ep, a.ratio, a.entry.downloadBytes());
   }
 
@@ -445,7 +444,7 @@ public final class DefaultVariantSelector implements VariantSelector {
   }
 
   private static String chosenReason(Assessment a, Assessment fastest, SelectionPolicy policy, long budget) {
-    String fits = "; needs " + Sizes.bytes(a.memoryRequired) + (onGpu(a.ep) ? " of GPU memory" : " of a " + Sizes.bytes(budget) + " budget");
+    String fits = "; needs " + Units.size(a.memoryRequired) + (onGpu(a.ep) ? " of GPU memory" : " of a " + Units.size(budget) + " budget");
     if (fastest == null || fastest == a || fastest.tokensPerSecond == a.tokensPerSecond) {
       return "fastest: " + speedText(a) + fits;
     }
@@ -485,7 +484,7 @@ public final class DefaultVariantSelector implements VariantSelector {
     }
     HostCapabilities.Memory m = host.memory();
     if (m.cgroupLimitBytes() > 0 && m.cgroupLimitBytes() - m.cgroupUsageBytes() <= m.availableBytes()) {
-      return "usable memory: cgroup limit " + Sizes.bytes(m.cgroupLimitBytes()) + " less " + Sizes.bytes(m.cgroupUsageBytes()) + " in use";
+      return "usable memory: cgroup limit " + Units.size(m.cgroupLimitBytes()) + " less " + Units.size(m.cgroupUsageBytes()) + " in use";
     }
     return "usable memory: MemAvailable";
   }
