@@ -29,6 +29,7 @@ class ArchitectureTest {
    * needs a reason here: everything else is package-private.
    */
   private static final List<String> PUBLIC_INTERNAL = List.of(
+      "dev.edgelm.daemon.internal.Footprint", // the one memory model: the cache here, the selector in internal.select
       "dev.edgelm.daemon.internal.InternalProvider", // found by ServiceLoader: how the API reaches the implementation
       "dev.edgelm.daemon.internal.probe.SystemHostProbe", // created by InternalProvider, another package
       "dev.edgelm.daemon.internal.select.DefaultVariantSelector"); // created by InternalProvider, another package
