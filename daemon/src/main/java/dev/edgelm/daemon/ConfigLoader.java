@@ -258,7 +258,7 @@ final class ConfigLoader {
         throw v.invalid(p + (hasPath ? "ref" : "path"), "give exactly one of " + p + "path (a package directory) and " + p + "ref (a hub reference)");
       }
       Path path = null;
-      String ref = null;
+      Reference ref = null;
       String variant = null;
       if (hasPath) {
         path = v.path(p + "path").toAbsolutePath().normalize();
@@ -274,9 +274,8 @@ final class ConfigLoader {
           throw v.invalid(p + "variant", "only applies with " + p + "ref");
         }
       } else {
-        ref = v.string(p + "ref");
         try {
-          ref = Reference.parse(ref).toString();
+          ref = Reference.parse(v.string(p + "ref"));
         } catch (BadReferenceException e) {
           throw v.invalid(p + "ref", e.getMessage());
         }

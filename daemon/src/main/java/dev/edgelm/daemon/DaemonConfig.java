@@ -208,7 +208,7 @@ public record DaemonConfig(
    *     that runs best on this host
    * @param preload load at start and hold health NOT_SERVING until loaded
    */
-  public record Model(String name, Path path, String reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload) {
+  public record Model(String name, Path path, Reference reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload) {
     /** What a model name may be: letters, digits and . _ -, up to 128 (names appear in metric attributes and file names). */
     public static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -279,10 +279,9 @@ public record DaemonConfig(
   }
 
   /** The registry a hub reference names, HOST[:PORT]; for an OCI layout, "oci:" and its directory. */
-  public static String registryOf(String reference) {
-    dev.edgelm.hub.Reference r = dev.edgelm.hub.Reference.parse(reference);
-    return r instanceof dev.edgelm.hub.Reference.Registry reg ? reg.authority()
-        : "oci:" + ((dev.edgelm.hub.Reference.Layout) r).path().toAbsolutePath().normalize();
+  public static String registryOf(Reference r) {
+    return r instanceof Reference.Registry reg ? reg.authority()
+        : "oci:" + ((Reference.Layout) r).path().toAbsolutePath().normalize();
   }
 
   /** Whether {@code host} (an address or a name) is this host's loopback interface. */

@@ -130,7 +130,7 @@ public final class SelectCommand implements Callable<Integer> {
     }
     int maxConcurrent = m != null ? m.maxConcurrent() : config.generation().maxConcurrent();
     String pinned = variant != null ? variant : m != null ? m.variant() : null;
-    return config.selectionPolicy(new DaemonConfig.Model(m != null ? m.name() : "select", null, ref.toString(), pinned, false, maxConcurrent,
+    return config.selectionPolicy(new DaemonConfig.Model(m != null ? m.name() : "select", null, ref, pinned, false, maxConcurrent,
         config.generation().maxQueued(), false));
   }
 }

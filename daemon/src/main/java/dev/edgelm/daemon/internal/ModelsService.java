@@ -109,7 +109,7 @@ final class ModelsService {
   }
 
   /** The selection policy of a pull that registers no model (the daemon's defaults, and the variant if one is named). */
-  dev.edgelm.daemon.SelectionPolicy pullPolicy(String reference, String variant) {
+  dev.edgelm.daemon.SelectionPolicy pullPolicy(Reference reference, String variant) {
     return config.selectionPolicy(new DaemonConfig.Model("pull", null, reference, variant.isBlank() ? null : variant, false,
         config.generation().maxConcurrent(), config.generation().maxQueued(), false));
   }
@@ -129,7 +129,7 @@ final class ModelsService {
             config.generation().maxConcurrent(), config.generation().maxQueued(), false);
       }
       case HUB -> {
-        String ref = Reference.parse(source.getHub().getReference()).toString();
+        Reference ref = Reference.parse(source.getHub().getReference());
         checkMayPullFrom(ref);
         String variant = source.getHub().getVariant().isBlank() ? null : source.getHub().getVariant().strip(); // blank: select for this host
         yield new DaemonConfig.Model(name, null, ref, variant, false, config.generation().maxConcurrent(), config.generation().maxQueued(), false);
@@ -172,7 +172,7 @@ final class ModelsService {
   }
 
   /** Refuses a reference whose registry api.pull_registries does not list (an oci: layout is a path: see checkMayRead). */
-  void checkMayPullFrom(String reference) {
+  void checkMayPullFrom(Reference reference) {
     String registry = DaemonConfig.registryOf(reference);
     if (registry.startsWith("oci:")) {
       checkMayRead(Path.of(registry.substring(4)), "the OCI layout of " + reference);
@@ -185,7 +185,7 @@ final class ModelsService {
     }
   }
 
-  private java.util.stream.Stream<String> configuredReferences() {
+  private java.util.stream.Stream<Reference> configuredReferences() {
     return config.models().stream().map(DaemonConfig.Model::reference).filter(java.util.Objects::nonNull);
   }
 

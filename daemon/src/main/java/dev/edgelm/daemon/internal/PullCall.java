@@ -65,12 +65,12 @@ final class PullCall implements ProgressListener {
         throw new BadRequestException("load needs a name to register the model under");
       }
       reference = Reference.parse(r.getReference());
-      models.checkMayPullFrom(reference.toString());
+      models.checkMayPullFrom(reference);
       if (!r.getName().isBlank()) {
         target = models.register(r.getName(), ModelSource.newBuilder()
             .setHub(HubSource.newBuilder().setReference(reference.toString()).setVariant(r.getVariant())).build());
       }
-      SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference.toString(), r.getVariant());
+      SelectionPolicy policy = target != null ? target.policy : models.pullPolicy(reference, r.getVariant());
       task = registry.releases().pullForClient(reference, policy, this, (v, e) -> context.runOnContext(x -> pulled(v, e)));
     } catch (RuntimeException e) {
       fail(e);

@@ -49,7 +49,7 @@ final class ServedModel {
     this.configured = configured;
     this.preload = spec.preload();
     this.path = spec.path();
-    this.reference = spec.reference() == null ? null : Reference.parse(spec.reference());
+    this.reference = spec.reference();
     this.variant = spec.variant();
     this.policy = policy;
     this.state = new AtomicReference<>(ServedState.initial(spec.pin()));
@@ -77,7 +77,7 @@ final class ServedModel {
   /** Same package source as {@code spec} (re-adding a model by the same name is then a no-op). */
   boolean sameSource(DaemonConfig.Model spec) {
     return fromHub()
-        ? spec.reference() != null && reference.equals(Reference.parse(spec.reference())) && java.util.Objects.equals(variant, spec.variant())
+        ? spec.reference() != null && reference.equals(spec.reference()) && java.util.Objects.equals(variant, spec.variant())
         : spec.path() != null && path.equals(spec.path());
   }
 
