@@ -19,6 +19,8 @@ import java.util.Set;
  * @param pastNames {@code past_key_values.{i}.key|value}, key then value per layer
  * @param presentNames {@code present.{i}.key|value} in the same order
  * @param logitsLastOnly the graph computes logits for the last position of each call only
+ * @param logitsToKeep the graph has a {@code logits_to_keep} input: logits for the last k positions
+ *     of a call (0 = all), so a prefill computes the head only where a token is sampled
  */
 record DecoderIo(
     boolean attentionMask,
@@ -29,6 +31,7 @@ record DecoderIo(
     OnnxJavaType kvType,
     int vocabSize,
     boolean logitsLastOnly,
+    boolean logitsToKeep,
     String[] pastNames,
     String[] presentNames) {
 
@@ -36,6 +39,7 @@ record DecoderIo(
   static final String ATTENTION_MASK = "attention_mask";
   static final String POSITION_IDS = "position_ids";
   static final String LOGITS = "logits";
+  static final String LOGITS_TO_KEEP = "logits_to_keep";
 
   static String pastName(int layer, String kv) {
     return "past_key_values." + layer + "." + kv;
@@ -59,6 +63,10 @@ record DecoderIo(
     boolean positions = inputs.containsKey(POSITION_IDS);
     if (positions) {
       requireType(inputs, POSITION_IDS, OnnxJavaType.INT64, "input", model);
+    }
+    boolean keep = inputs.containsKey(LOGITS_TO_KEEP);
+    if (keep) {
+      requireType(inputs, LOGITS_TO_KEEP, OnnxJavaType.INT64, "input", model);
     }
     TensorInfo logits = requireType(outputs, LOGITS, OnnxJavaType.FLOAT, "output", model);
 
@@ -91,6 +99,7 @@ record DecoderIo(
     fed.add(INPUT_IDS);
     fed.add(ATTENTION_MASK);
     fed.add(POSITION_IDS);
+    fed.add(LOGITS_TO_KEEP);
     for (String name : inputs.keySet()) {
       if (!fed.contains(name)) {
         throw new ModelPackageException(model + " has input " + name + ", which edgelm does not feed (expected the Optimum decoder convention)");
@@ -107,8 +116,8 @@ record DecoderIo(
     int headDim = dimension(shape[3], arch.getHeadDim(), "head dim", past.get(0), model);
     long[] logitsShape = logits.getShape();
     int vocab = dimension(logitsShape.length == 3 ? logitsShape[2] : -1, arch.getVocabSize(), "vocabulary size", LOGITS, model);
-    boolean lastOnly = "last".equals(descriptor.getGraph().getLogits());
-    return new DecoderIo(mask, positions, layers, kvHeads, headDim, key0.type, vocab, lastOnly,
+    boolean lastOnly = !keep && "last".equals(descriptor.getGraph().getLogits());
+    return new DecoderIo(mask, positions, layers, kvHeads, headDim, key0.type, vocab, lastOnly, keep,
         past.toArray(String[]::new), present.toArray(String[]::new));
   }
 

@@ -43,6 +43,7 @@ final class OrtSequence implements Sequence {
   private final LongBuffer positions;
   /** All ones: the attention mask of an unpadded sequence is a prefix of it. */
   private final LongBuffer ones;
+  private final LongBuffer keep = directLongs(1);
   /** The inputs of the last call; every call overwrites each key it uses, so it is never rebuilt. */
   private final Map<String, OnnxTensorLike> inputs = new HashMap<>();
   private float[] row;
@@ -98,8 +99,15 @@ final class OrtSequence implements Sequence {
   /** Runs tokens[from, to) and hands over the rows (indices relative to {@code tokens}) at or after firstRow. */
   private void run(int[] tokens, int from, int to, int firstRow, LogitsConsumer rows) {
     int n = to - from;
-    int outRows = io.logitsLastOnly() ? 1 : n;
-    int rowOffset = io.logitsLastOnly() ? to - 1 : from;
+    int outRows;
+    if (io.logitsToKeep()) {
+      // Only the rows asked for (at least one: 0 would mean all).
+      outRows = Math.max(1, to - Math.max(from, firstRow));
+      keep.put(0, outRows);
+    } else {
+      outRows = io.logitsLastOnly() ? 1 : n;
+    }
+    int rowOffset = to - outRows;
     FloatBuffer logits = logitsBuffer(outRows);
     for (int i = 0; i < n; i++) {
       ids.put(i, tokens[from + i]);
@@ -112,6 +120,7 @@ final class OrtSequence implements Sequence {
     OnnxTensor positionsTensor = null;
     OnnxTensor maskTensor = null;
     OnnxTensor logitsTensor = null;
+    OnnxTensor keepTensor = null;
     try {
       idsTensor = OnnxTensor.createTensor(model.env(), ids.slice(0, n), new long[] {1, n});
       inputs.put(DecoderIo.INPUT_IDS, idsTensor);
@@ -122,6 +131,10 @@ final class OrtSequence implements Sequence {
       if (io.positionIds()) {
         positionsTensor = OnnxTensor.createTensor(model.env(), positions.slice(0, n), new long[] {1, n});
         inputs.put(DecoderIo.POSITION_IDS, positionsTensor);
+      }
+      if (io.logitsToKeep()) {
+        keepTensor = OnnxTensor.createTensor(model.env(), keep, new long[] {1});
+        inputs.put(DecoderIo.LOGITS_TO_KEEP, keepTensor);
       }
       String[] pastNames = io.pastNames();
       OnnxTensor[] past = presents == null ? model.emptyPast() : presents;
@@ -134,7 +147,7 @@ final class OrtSequence implements Sequence {
       throw new RuntimeFailureException("ONNX Runtime failed on " + model.modelPackage().modelFile() + " appending " + n
           + " tokens at position " + length + ": " + e.getMessage(), e);
     } finally {
-      closeAll(idsTensor, maskTensor, positionsTensor, logitsTensor);
+      closeAll(idsTensor, maskTensor, positionsTensor, logitsTensor, keepTensor);
     }
 
     String[] presentNames = io.presentNames();

@@ -17,9 +17,16 @@ import java.util.Map;
  *
  * <pre>
  * inputs   input_ids [batch, seq] int64, attention_mask [batch, past+seq] int64,
- *          position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
- * outputs  logits [batch, seq, vocab], present.{i}.key|value [batch, kv_heads, past+seq, head_dim]
+ *          position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim],
+ *          logits_to_keep [1] int64 (edgelm's addition: the head runs on the last k positions, 0 = all)
+ * outputs  logits [batch, k or seq, vocab], present.{i}.key|value [batch, kv_heads, past+seq, head_dim]
  * </pre>
+ *
+ * <p>{@code logits_to_keep} is one input of one graph rather than a second, last-position-only
+ * graph in the package: the Slice costs nothing measurable, the package stays one graph (one
+ * session to create, no second copy of the graph file), and Optimum exports, which lack the input,
+ * still run (the engine feeds it only when the graph has it). The descriptor records it as
+ * {@code graph.logits = "selectable"}.
  *
  * <p>Only default-domain opset-17 operators are used for the skeleton (attention, norms,
  * activations, rotary positions), so the graph is portable; weight forms may add contrib operators
@@ -38,6 +45,12 @@ public final class DecoderEmitter {
   public static final String SEQUENCE = "sequence_length";
   public static final String TOTAL = "total_sequence_length";
   public static final String PAST = "past_sequence_length";
+  public static final String LOGITS_ROWS = "logits_sequence_length";
+  /**
+   * Input [1] int64: logits are computed for the last k positions of the call, all of them when k
+   * is 0 (or at least the sequence length). Generation asks for 1, scoring for every row it reads.
+   */
+  public static final String LOGITS_TO_KEEP = "logits_to_keep";
 
   private final ModelIr ir;
   private final ModelConfig c;
@@ -60,6 +73,7 @@ public final class DecoderEmitter {
     String ids = g.input("input_ids", DataType.INT64, BATCH, SEQUENCE);
     String mask = g.input("attention_mask", DataType.INT64, BATCH, TOTAL);
     String positions = g.input("position_ids", DataType.INT64, BATCH, SEQUENCE);
+    String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
     for (int i = 0; i < c.numLayers(); i++) {
       g.input(pastKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
       g.input(pastValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
@@ -79,9 +93,14 @@ public final class DecoderEmitter {
       h = emitBlock(i, ir.blocks().get(i), h);
     }
     String normed = emitNorm(ir.finalNorm(), h, "final_norm");
-    String logits = linear(ir.headLinear(), normed, ModelIr.HEAD);
+    // The head runs only on the last logits_to_keep positions (0 = all): Slice from -k to the end.
+    // Calibration still sees every position's input to the head (it captures normed).
+    String start = g.node("Neg").in(keep).out("logits_select/start");
+    String selected = g.node("Slice").in(normed, start, g.int64s(Long.MAX_VALUE), g.int64s(1)).out("logits_select/rows");
+    linearInputs.put(ModelIr.HEAD, normed);
+    String logits = ir.headLinear().emit(g, selected, ModelIr.HEAD);
     g.node("Identity").in(logits).out("logits");
-    g.output("logits", DataType.FLOAT, BATCH, SEQUENCE, c.vocabSize());
+    g.output("logits", DataType.FLOAT, BATCH, LOGITS_ROWS, c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
       g.output(presentKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());
       g.output(presentValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());

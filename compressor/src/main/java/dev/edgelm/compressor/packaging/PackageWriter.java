@@ -167,7 +167,7 @@ public final class PackageWriter {
             .setOpset(OnnxModelWriter.OPSET))
         .setBaseModelDigest(variant.baseModelDigest())
         .setToolVersion(EdgelmVersion.CURRENT)
-        .setGraph(GraphIo.newBuilder().setPositionIds(true).setLogits("all").setKvDtype("float32"));
+        .setGraph(GraphIo.newBuilder().setPositionIds(true).setLogits("selectable").setKvDtype("float32"));
 
     Map<String, String> roles = new TreeMap<>();
     for (Path f : written.files()) {

@@ -174,6 +174,58 @@ class ImportedModelReferenceTest {
     }
   }
 
+  /** Prefill computes the head only at the rows asked for (logits_to_keep), with the same values as the all-rows graph. */
+  @Test
+  void logitsToKeep_computesOnlyTheLastRows_withTheAllRowsValues() throws Exception {
+    Imported i = imported("models/gpt2-fixture");
+    assertEquals("selectable", i.descriptor().getGraph().getLogits());
+    ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+    int n = 6;
+    try (ai.onnxruntime.OrtSession session = env.createSession(i.decoder().modelPackage().modelFile().toString())) {
+      float[][][] all = runKeeping(env, session, n, 0);
+      assertEquals(n, all[0].length);
+      for (int keep : new int[] {1, 3, n, n + 4}) {
+        float[][][] some = runKeeping(env, session, n, keep);
+        int rows = Math.min(keep, n);
+        assertEquals(rows, some[0].length, "rows for logits_to_keep = " + keep);
+        for (int r = 0; r < rows; r++) {
+          assertArrayEquals(all[0][n - rows + r], some[0][r], 1e-5f, "logits_to_keep = " + keep + ", row " + r);
+        }
+      }
+    }
+  }
+
+  private static float[][][] runKeeping(ai.onnxruntime.OrtEnvironment env, ai.onnxruntime.OrtSession session, int n, long keep)
+      throws ai.onnxruntime.OrtException {
+    long[] ids = new long[n];
+    long[] ones = new long[n];
+    long[] positions = new long[n];
+    for (int t = 0; t < n; t++) {
+      ids[t] = 100 + 37L * t;
+      ones[t] = 1;
+      positions[t] = t;
+    }
+    Map<String, ai.onnxruntime.OnnxTensor> feed = new HashMap<>();
+    try {
+      feed.put("input_ids", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {ids}));
+      feed.put("attention_mask", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {ones}));
+      feed.put("position_ids", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {positions}));
+      feed.put("logits_to_keep", ai.onnxruntime.OnnxTensor.createTensor(env, new long[] {keep}));
+      for (Map.Entry<String, ai.onnxruntime.NodeInfo> in : session.getInputInfo().entrySet()) {
+        if (in.getKey().startsWith("past_key_values.")) {
+          long[] shape = ((ai.onnxruntime.TensorInfo) in.getValue().getInfo()).getShape();
+          feed.put(in.getKey(), ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.allocate(0),
+              new long[] {1, shape[1], 0, shape[3]}));
+        }
+      }
+      try (ai.onnxruntime.OrtSession.Result r = session.run(feed, java.util.Set.of("logits"))) {
+        return (float[][][]) r.get(0).getValue();
+      }
+    } finally {
+      feed.values().forEach(ai.onnxruntime.OnnxTensor::close);
+    }
+  }
+
   @Test
   void packageDescriptor_recordsShapesSizesAndDigests() {
     Imported i = imported("models/stories260K/stories260K.bin");
