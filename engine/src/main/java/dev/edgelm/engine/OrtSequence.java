@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtSession;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
 import java.util.Map;
@@ -20,6 +21,11 @@ import java.util.Set;
  * them) is closed only once the next run has produced its own. Logits are written by ORT into a
  * direct buffer this sequence owns (a pinned output), so only the rows a caller asks for are
  * copied into Java arrays; the buffer grows to the largest call and is reused.
+ *
+ * <p>A graph with a shared-buffer cache ({@link DecoderIo#sharedKv()}, GroupQueryAttention) keeps
+ * no results: the sequence takes one {@link KvPool} row at its first call and passes each layer's
+ * key and value tensor as both past input and pinned present output, so ORT appends in place; the
+ * row returns to the pool when the sequence closes ({@link #reset()} keeps it).
  *
  * <p>A step allocates no buffers: token ids, positions and the attention mask (all ones, as a
  * sequence is never padded) live in direct buffers sized to the context at creation, and the
@@ -44,6 +50,12 @@ final class OrtSequence implements Sequence {
   /** All ones: the attention mask of an unpadded sequence is a prefix of it. */
   private final LongBuffer ones;
   private final LongBuffer keep = directLongs(1);
+  /** Shared-buffer graphs: tokens in the cache after the call minus one, and that total (int32). */
+  private final IntBuffer seqlensK = directInts(1);
+  private final IntBuffer totalLength = directInts(1);
+  /** Shared-buffer graphs: this sequence's KV row, taken at the first call; null before. */
+  private KvPool.Row kvRow;
+  private Map<String, OnnxTensor> pinned;
   /** The inputs of the last call; every call overwrites each key it uses, so it is never rebuilt. */
   private final Map<String, OnnxTensorLike> inputs = new HashMap<>();
   private float[] row;
@@ -121,6 +133,8 @@ final class OrtSequence implements Sequence {
     OnnxTensor maskTensor = null;
     OnnxTensor logitsTensor = null;
     OnnxTensor keepTensor = null;
+    OnnxTensor seqlensTensor = null;
+    OnnxTensor totalTensor = null;
     try {
       idsTensor = OnnxTensor.createTensor(model.env(), ids.slice(0, n), new long[] {1, n});
       inputs.put(DecoderIo.INPUT_IDS, idsTensor);
@@ -136,30 +150,44 @@ final class OrtSequence implements Sequence {
         keepTensor = OnnxTensor.createTensor(model.env(), keep, new long[] {1});
         inputs.put(DecoderIo.LOGITS_TO_KEEP, keepTensor);
       }
-      String[] pastNames = io.pastNames();
-      OnnxTensor[] past = presents == null ? model.emptyPast() : presents;
-      for (int i = 0; i < pastNames.length; i++) {
-        inputs.put(pastNames[i], past[i]);
-      }
       logitsTensor = OnnxTensor.createTensor(model.env(), logits, new long[] {1, outRows, vocab});
-      result = model.session().run(inputs, presentOutputs, Map.of(DecoderIo.LOGITS, logitsTensor));
+      String[] pastNames = io.pastNames();
+      if (io.sharedKv()) {
+        // Past and present are the same row: ORT writes this call's keys and values in place.
+        if (kvRow == null) {
+          kvRow = model.kvPool().acquire();
+          pinned = new HashMap<>();
+          for (int i = 0; i < pastNames.length; i++) {
+            pinned.put(io.presentNames()[i], kvRow.tensors()[i]);
+            inputs.put(pastNames[i], kvRow.tensors()[i]);
+          }
+        }
+        seqlensK.put(0, length + n - 1);
+        totalLength.put(0, length + n);
+        seqlensTensor = OnnxTensor.createTensor(model.env(), seqlensK, new long[] {1});
+        totalTensor = OnnxTensor.createTensor(model.env(), totalLength, new long[0]);
+        inputs.put(DecoderIo.SEQLENS_K, seqlensTensor);
+        inputs.put(DecoderIo.TOTAL_SEQUENCE_LENGTH, totalTensor);
+        pinned.put(DecoderIo.LOGITS, logitsTensor);
+        model.session().run(inputs, Set.of(), pinned).close();
+        result = null;
+      } else {
+        OnnxTensor[] past = presents == null ? model.emptyPast() : presents;
+        for (int i = 0; i < pastNames.length; i++) {
+          inputs.put(pastNames[i], past[i]);
+        }
+        result = model.session().run(inputs, presentOutputs, Map.of(DecoderIo.LOGITS, logitsTensor));
+      }
     } catch (OrtException e) {
       throw new RuntimeFailureException("ONNX Runtime failed on " + model.modelPackage().modelFile() + " appending " + n
           + " tokens at position " + length + ": " + e.getMessage(), e);
     } finally {
-      closeAll(idsTensor, maskTensor, positionsTensor, logitsTensor, keepTensor);
+      closeAll(idsTensor, maskTensor, positionsTensor, logitsTensor, keepTensor, seqlensTensor, totalTensor);
     }
 
-    String[] presentNames = io.presentNames();
-    OnnxTensor[] next = new OnnxTensor[presentNames.length];
-    for (int i = 0; i < next.length; i++) {
-      next[i] = (OnnxTensor) result.get(presentNames[i]).orElseThrow();
+    if (result != null) {
+      keepPresents(result);
     }
-    if (cache != null) {
-      cache.close();
-    }
-    cache = result;
-    presents = next;
     length += n;
 
     for (int r = 0; r < outRows; r++) {
@@ -171,12 +199,30 @@ final class OrtSequence implements Sequence {
     }
   }
 
+  /** Concatenating graphs: the run's presents are the next call's past; the result that owns them stays open until then. */
+  private void keepPresents(OrtSession.Result result) {
+    String[] presentNames = io.presentNames();
+    OnnxTensor[] next = new OnnxTensor[presentNames.length];
+    for (int i = 0; i < next.length; i++) {
+      next[i] = (OnnxTensor) result.get(presentNames[i]).orElseThrow();
+    }
+    if (cache != null) {
+      cache.close();
+    }
+    cache = result;
+    presents = next;
+  }
+
   private static void closeAll(OnnxTensor... tensors) {
     for (OnnxTensor t : tensors) {
       if (t != null) {
         t.close();
       }
     }
+  }
+
+  private static IntBuffer directInts(int count) {
+    return ByteBuffer.allocateDirect(count * Integer.BYTES).order(ByteOrder.nativeOrder()).asIntBuffer();
   }
 
   private static LongBuffer directLongs(int count) {
@@ -221,6 +267,11 @@ final class OrtSequence implements Sequence {
     if (!closed) {
       closed = true;
       reset();
+      if (kvRow != null) {
+        kvRow.close();
+        kvRow = null;
+        pinned = null;
+      }
       logitsBytes = ByteBuffer.allocateDirect(0);
       logitsFloats = logitsBytes.asFloatBuffer();
       inputs.clear();
