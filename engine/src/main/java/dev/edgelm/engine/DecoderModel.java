@@ -56,7 +56,7 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
     this.io = io;
     this.contextLength = contextLength;
     this.emptyPast = emptyPast;
-    this.kvPool = io.sharedKv() ? new KvPool(env, io.layers(), io.kvHeads(), io.kvCapacity(), io.headDim(), 1) : null;
+    this.kvPool = io.sharedKv() ? new KvPool(env, io.layers(), io.kvHeads(), io.kvCapacity(), io.headDim()) : null;
   }
 
   /**

@@ -12,47 +12,45 @@ import java.util.List;
 /**
  * Preallocated KV-cache rows for a graph whose cache is one shared buffer per layer
  * ({@link DecoderIo#sharedKv()}, GroupQueryAttention): each row is, per layer, a key and a value
- * region of {@code [kv_heads, capacity, head_dim]} floats that ONNX Runtime reads as the past and
+ * buffer of {@code [1, kv_heads, capacity, head_dim]} floats that ONNX Runtime reads as the past and
  * writes as the present of the same call, so a decode step copies no cache.
  *
- * <p>Design for batching: memory comes in blocks of {@code slotsPerBlock} rows, one direct buffer
- * per layer and K/V laid out as {@code [slots, kv_heads, capacity, head_dim]}, so a batched step can
- * later pass a whole block as one {@code [slots, …]} tensor; a {@link Row} is one slot's
- * {@code [1, …]} view of every layer. Today a sequence takes one row and blocks hold one slot.
- * Released rows are kept for the next sequence (no re-allocation, no re-zeroing: the operator reads
- * only the positions {@code seqlens_k} covers), up to {@link #MAX_IDLE_ROWS}; further ones are dropped
- * to the garbage collector with their direct memory.
+ * <p>Capacity: a row starts at {@link #INITIAL_CAPACITY} positions (or the context, if shorter) and
+ * doubles, up to the context length, when a call would pass it; growing copies each head's
+ * positions into the new layout once (amortised O(1) per token). So a short sequence does not hold
+ * a whole context's cache (75 MiB for GPT-2 small's 1024 positions), and the JVM's direct-memory
+ * limit (by default the heap's maximum) is not spent on positions never used.
+ *
+ * <p>Design for batching: a batched step will need rows of one block laid out {@code [slots,
+ * kv_heads, capacity, head_dim]} at a common capacity, passed as one tensor; today each row is its
+ * own block of one slot. Released rows are kept for the next sequence (no re-allocation, no
+ * re-zeroing: the operator reads only the positions {@code seqlens_k} covers), up to
+ * {@link #MAX_IDLE_ROWS}; further ones are dropped to the garbage collector with their direct memory.
  *
  * <p>Threading: {@link #acquire()} and {@link Row#close()} may be called from any thread (they lock
  * the pool; they run once per sequence, not per step). A row is used by one sequence at a time.
  */
 final class KvPool implements AutoCloseable {
   static final int MAX_IDLE_ROWS = 2;
+  static final int INITIAL_CAPACITY = 128;
 
   private final OrtEnvironment env;
   private final int layers;
-  private final long[] rowShape;
-  private final int rowBytes;
-  private final int slotsPerBlock;
+  private final int kvHeads;
+  private final int headDim;
+  private final int maxCapacity;
 
   private final Object lock = new Object();
   /** Rows released and ready for reuse; guarded by {@code lock}. */
   private final ArrayDeque<Row> idle = new ArrayDeque<>();
-  /** Free slots of the newest block, not yet handed out; guarded by {@code lock}. */
-  private final ArrayDeque<Row> unused = new ArrayDeque<>();
   private boolean closed;
 
-  KvPool(OrtEnvironment env, int layers, int kvHeads, int capacity, int headDim, int slotsPerBlock) {
+  KvPool(OrtEnvironment env, int layers, int kvHeads, int maxCapacity, int headDim) {
     this.env = env;
     this.layers = layers;
-    this.rowShape = new long[] {1, kvHeads, capacity, headDim};
-    this.rowBytes = Math.multiplyExact(Math.multiplyExact(kvHeads, capacity), Math.multiplyExact(headDim, Float.BYTES));
-    this.slotsPerBlock = slotsPerBlock;
-  }
-
-  /** Bytes of one row (every layer's keys and values). */
-  long rowBytes() {
-    return 2L * layers * rowBytes;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.maxCapacity = maxCapacity;
   }
 
   /** A row for one sequence; close it to give it back. */
@@ -63,37 +61,10 @@ final class KvPool implements AutoCloseable {
       }
       Row r = idle.poll();
       if (r == null) {
-        if (unused.isEmpty()) {
-          allocateBlock();
-        }
-        r = unused.poll();
+        r = new Row(Math.min(INITIAL_CAPACITY, maxCapacity));
       }
       r.inUse = true;
       return r;
-    }
-  }
-
-  private void allocateBlock() {
-    ByteBuffer[] blocks = new ByteBuffer[2 * layers];
-    for (int i = 0; i < blocks.length; i++) {
-      blocks[i] = ByteBuffer.allocateDirect(Math.multiplyExact(rowBytes, slotsPerBlock)).order(ByteOrder.nativeOrder());
-    }
-    for (int slot = 0; slot < slotsPerBlock; slot++) {
-      OnnxTensor[] views = new OnnxTensor[2 * layers];
-      try {
-        for (int i = 0; i < views.length; i++) {
-          ByteBuffer region = blocks[i].slice(slot * rowBytes, rowBytes).order(ByteOrder.nativeOrder());
-          views[i] = OnnxTensor.createTensor(env, region.asFloatBuffer(), rowShape);
-        }
-      } catch (OrtException e) {
-        for (OnnxTensor t : views) {
-          if (t != null) {
-            t.close();
-          }
-        }
-        throw new RuntimeFailureException("cannot create KV-cache tensors: " + e.getMessage(), e);
-      }
-      unused.add(new Row(views));
     }
   }
 
@@ -104,27 +75,84 @@ final class KvPool implements AutoCloseable {
     synchronized (lock) {
       closed = true;
       drop = new ArrayList<>(idle);
-      drop.addAll(unused);
       idle.clear();
-      unused.clear();
     }
     drop.forEach(Row::closeTensors);
   }
 
   /**
-   * One slot: {@code tensors()[2i]} and {@code [2i + 1]} are layer i's key and value, each
-   * {@code [1, kv_heads, capacity, head_dim]}, past and present of every call.
+   * One sequence's cache: {@code tensors()[2i]} and {@code [2i + 1]} are layer i's key and value,
+   * each {@code [1, kv_heads, capacity(), head_dim]}, past and present of every call. Not
+   * thread-safe: its sequence's thread uses it.
    */
   final class Row implements AutoCloseable {
-    private final OnnxTensor[] tensors;
+    private ByteBuffer[] buffers;
+    private OnnxTensor[] tensors;
+    private int capacity;
     private boolean inUse;
 
-    private Row(OnnxTensor[] tensors) {
-      this.tensors = tensors;
+    private Row(int capacity) {
+      allocate(capacity);
+    }
+
+    private void allocate(int positions) {
+      int bytes = Math.multiplyExact(Math.multiplyExact(kvHeads, positions), Math.multiplyExact(headDim, Float.BYTES));
+      ByteBuffer[] b = new ByteBuffer[2 * layers];
+      OnnxTensor[] t = new OnnxTensor[2 * layers];
+      try {
+        for (int i = 0; i < b.length; i++) {
+          b[i] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+          t[i] = OnnxTensor.createTensor(env, b[i].asFloatBuffer(), new long[] {1, kvHeads, positions, headDim});
+        }
+      } catch (OrtException e) {
+        for (OnnxTensor x : t) {
+          if (x != null) {
+            x.close();
+          }
+        }
+        throw new RuntimeFailureException("cannot create KV-cache tensors: " + e.getMessage(), e);
+      }
+      buffers = b;
+      tensors = t;
+      capacity = positions;
     }
 
     OnnxTensor[] tensors() {
       return tensors;
+    }
+
+    int capacity() {
+      return capacity;
+    }
+
+    /**
+     * Makes room for {@code positions} (at most the context), keeping the first {@code filled}
+     * positions of every head. Returns whether the tensors changed (callers re-bind them).
+     */
+    boolean ensureCapacity(int positions, int filled) {
+      if (positions <= capacity) {
+        return false;
+      }
+      int grown = capacity;
+      while (grown < positions) {
+        grown = Math.min(maxCapacity, grown * 2);
+      }
+      ByteBuffer[] old = buffers;
+      OnnxTensor[] oldTensors = tensors;
+      int oldCapacity = capacity;
+      allocate(grown);
+      int headBytesOld = oldCapacity * headDim * Float.BYTES;
+      int headBytesNew = grown * headDim * Float.BYTES;
+      int used = filled * headDim * Float.BYTES;
+      for (int i = 0; i < old.length; i++) {
+        for (int h = 0; h < kvHeads; h++) {
+          buffers[i].put(h * headBytesNew, old[i], h * headBytesOld, used);
+        }
+      }
+      for (OnnxTensor t : oldTensors) {
+        t.close();
+      }
+      return true;
     }
 
     /** Gives the row back to the pool. Idempotent. */

@@ -154,9 +154,14 @@ final class OrtSequence implements Sequence {
       String[] pastNames = io.pastNames();
       if (io.sharedKv()) {
         // Past and present are the same row: ORT writes this call's keys and values in place.
+        boolean bind = false;
         if (kvRow == null) {
           kvRow = model.kvPool().acquire();
           pinned = new HashMap<>();
+          bind = true;
+        }
+        bind |= kvRow.ensureCapacity(length + n, length);
+        if (bind) {
           for (int i = 0; i < pastNames.length; i++) {
             pinned.put(io.presentNames()[i], kvRow.tensors()[i]);
             inputs.put(pastNames[i], kvRow.tensors()[i]);
