@@ -104,11 +104,15 @@ final class KvPool implements AutoCloseable {
           b[i] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
           t[i] = OnnxTensor.createTensor(env, b[i].asFloatBuffer(), new long[] {1, kvHeads, positions, headDim});
         }
-      } catch (OrtException e) {
+      } catch (OrtException | OutOfMemoryError e) {
         for (OnnxTensor x : t) {
           if (x != null) {
             x.close();
           }
+        }
+        if (e instanceof OutOfMemoryError) {
+          throw new RuntimeFailureException("the KV cache of " + positions + " positions needs " + (2L * layers * bytes >> 20)
+              + " MiB of direct memory, which the JVM refused (" + e.getMessage() + "); raise -XX:MaxDirectMemorySize or serve fewer or shorter sequences", e);
         }
         throw new RuntimeFailureException("cannot create KV-cache tensors: " + e.getMessage(), e);
       }
