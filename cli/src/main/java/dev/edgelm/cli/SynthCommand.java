@@ -16,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class SynthCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--preset", required = true, description = "Shape: gpt2-small (124M GPT-2), gpt2-tiny, llama-small, llama-tiny.")
+  @Option(names = "--preset", required = true, description = "Shape: gpt2-small (124M GPT-2), gpt2-tiny, llama-small, llama-tiny, llama-tiny-h16.")
   String preset;
 
   @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")

@@ -19,6 +19,13 @@ import java.util.Set;
  * @param pastNames {@code past_key_values.{i}.key|value}, key then value per layer
  * @param presentNames {@code present.{i}.key|value} in the same order
  * @param logitsLastOnly the graph computes logits for the last position of each call only
+ * @param logitsToKeep the graph has a {@code logits_to_keep} input: logits for the last k positions
+ *     of a call (0 = all), so a prefill computes the head only where a token is sampled
+ * @param sharedKv the graph takes {@code seqlens_k} and {@code total_sequence_length}
+ *     (GroupQueryAttention): past and present are one buffer of {@code kvCapacity} positions per
+ *     layer, written in place, rather than a new, longer present per call
+ * @param kvCapacity positions a shared KV buffer holds (the graph's static past length, else the
+ *     context length); 0 for a concatenating graph
  */
 record DecoderIo(
     boolean attentionMask,
@@ -29,6 +36,9 @@ record DecoderIo(
     OnnxJavaType kvType,
     int vocabSize,
     boolean logitsLastOnly,
+    boolean logitsToKeep,
+    boolean sharedKv,
+    int kvCapacity,
     String[] pastNames,
     String[] presentNames) {
 
@@ -36,6 +46,9 @@ record DecoderIo(
   static final String ATTENTION_MASK = "attention_mask";
   static final String POSITION_IDS = "position_ids";
   static final String LOGITS = "logits";
+  static final String LOGITS_TO_KEEP = "logits_to_keep";
+  static final String SEQLENS_K = "seqlens_k";
+  static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
 
   static String pastName(int layer, String kv) {
     return "past_key_values." + layer + "." + kv;
@@ -59,6 +72,15 @@ record DecoderIo(
     boolean positions = inputs.containsKey(POSITION_IDS);
     if (positions) {
       requireType(inputs, POSITION_IDS, OnnxJavaType.INT64, "input", model);
+    }
+    boolean keep = inputs.containsKey(LOGITS_TO_KEEP);
+    if (keep) {
+      requireType(inputs, LOGITS_TO_KEEP, OnnxJavaType.INT64, "input", model);
+    }
+    boolean shared = inputs.containsKey(SEQLENS_K);
+    if (shared) {
+      requireType(inputs, SEQLENS_K, OnnxJavaType.INT32, "input", model);
+      requireType(inputs, TOTAL_SEQUENCE_LENGTH, OnnxJavaType.INT32, "input", model);
     }
     TensorInfo logits = requireType(outputs, LOGITS, OnnxJavaType.FLOAT, "output", model);
 
@@ -91,6 +113,9 @@ record DecoderIo(
     fed.add(INPUT_IDS);
     fed.add(ATTENTION_MASK);
     fed.add(POSITION_IDS);
+    fed.add(LOGITS_TO_KEEP);
+    fed.add(SEQLENS_K);
+    fed.add(TOTAL_SEQUENCE_LENGTH);
     for (String name : inputs.keySet()) {
       if (!fed.contains(name)) {
         throw new ModelPackageException(model + " has input " + name + ", which edgelm does not feed (expected the Optimum decoder convention)");
@@ -107,8 +132,16 @@ record DecoderIo(
     int headDim = dimension(shape[3], arch.getHeadDim(), "head dim", past.get(0), model);
     long[] logitsShape = logits.getShape();
     int vocab = dimension(logitsShape.length == 3 ? logitsShape[2] : -1, arch.getVocabSize(), "vocabulary size", LOGITS, model);
-    boolean lastOnly = "last".equals(descriptor.getGraph().getLogits());
-    return new DecoderIo(mask, positions, layers, kvHeads, headDim, key0.type, vocab, lastOnly,
+    boolean lastOnly = !keep && "last".equals(descriptor.getGraph().getLogits());
+    int capacity = 0;
+    if (shared) {
+      capacity = shape[2] > 0 ? Math.toIntExact(shape[2]) : arch.getContextLength();
+      if (capacity < arch.getContextLength()) {
+        throw new ModelPackageException(model + ": " + past.get(0) + " holds " + capacity + " positions, fewer than the context length "
+            + arch.getContextLength());
+      }
+    }
+    return new DecoderIo(mask, positions, layers, kvHeads, headDim, key0.type, vocab, lastOnly, keep, shared, capacity,
         past.toArray(String[]::new), present.toArray(String[]::new));
   }
 

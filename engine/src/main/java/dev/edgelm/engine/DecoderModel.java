@@ -16,8 +16,10 @@ import java.util.Objects;
  *
  * <p>The session's inputs and outputs are discovered at load (number of layers from the
  * {@code past_key_values.{i}.key} inputs, KV heads and head dim from their shapes, whether the
- * graph takes {@code attention_mask} and {@code position_ids}) and checked against the package's
- * descriptor.
+ * graph takes {@code attention_mask}, {@code position_ids} and {@code logits_to_keep}, and whether
+ * its cache is a shared in-place buffer, GroupQueryAttention's {@code seqlens_k}) and checked
+ * against the package's descriptor. A shared-buffer graph's sequences take their cache rows from
+ * one {@link KvPool} per model.
  *
  * <p>Threading: thread-safe. One session serves any number of concurrent {@link Sequence}s (ORT's
  * {@code run} is thread-safe); each sequence is driven by one thread at a time. {@link #close()}
@@ -37,6 +39,8 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
   private final DecoderIo io;
   private final int contextLength;
   private final OnnxTensor[] emptyPast;
+  /** KV rows for a shared-buffer (GroupQueryAttention) graph; null for a concatenating one. */
+  private final KvPool kvPool;
 
   private final Object lifecycle = new Object();
   private int openSequences;
@@ -52,6 +56,7 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
     this.io = io;
     this.contextLength = contextLength;
     this.emptyPast = emptyPast;
+    this.kvPool = io.sharedKv() ? new KvPool(env, io.layers(), io.kvHeads(), io.kvCapacity(), io.headDim()) : null;
   }
 
   /**
@@ -165,6 +170,9 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
   private void release() {
     if (!released) {
       released = true;
+      if (kvPool != null) {
+        kvPool.close();
+      }
       closeQuietly(session, emptyPast);
     }
   }
@@ -243,6 +251,11 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
 
   OnnxTensor[] emptyPast() {
     return emptyPast;
+  }
+
+  /** Null unless the graph keeps its cache in shared buffers. */
+  KvPool kvPool() {
+    return kvPool;
   }
 
   @Override

@@ -46,8 +46,13 @@ public final class Sampler {
   /** Chooses the next token from one row of logits. */
   public SampledToken sample(float[] logits) {
     double logZ = Logits.logSumExp(logits);
-    float[] w = penalised(logits);
-    int id = options.greedy() ? Logits.argmax(w) : draw(w);
+    int id;
+    if (options.greedy() && options.repetitionPenalty() == 1f) {
+      id = Logits.argmax(logits); // nothing to change in the row: no working copy
+    } else {
+      float[] w = penalised(logits);
+      id = options.greedy() ? Logits.argmax(w) : draw(w);
+    }
     List<TokenLogprob> top = new ArrayList<>(options.topLogprobs());
     if (options.topLogprobs() > 0) {
       for (int t : topIndices(logits, Math.min(options.topLogprobs(), logits.length))) {

@@ -17,9 +17,16 @@ import java.util.Map;
  *
  * <pre>
  * inputs   input_ids [batch, seq] int64, attention_mask [batch, past+seq] int64,
- *          position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim]
- * outputs  logits [batch, seq, vocab], present.{i}.key|value [batch, kv_heads, past+seq, head_dim]
+ *          position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim],
+ *          logits_to_keep [1] int64 (edgelm's addition: the head runs on the last k positions, 0 = all)
+ * outputs  logits [batch, k or seq, vocab], present.{i}.key|value [batch, kv_heads, past+seq, head_dim]
  * </pre>
+ *
+ * <p>{@code logits_to_keep} is one input of one graph rather than a second, last-position-only
+ * graph in the package: the Slice costs nothing measurable, the package stays one graph (one
+ * session to create, no second copy of the graph file), and Optimum exports, which lack the input,
+ * still run (the engine feeds it only when the graph has it). The descriptor records it as
+ * {@code graph.logits = "selectable"}.
  *
  * <p>Only default-domain opset-17 operators are used for the skeleton (attention, norms,
  * activations, rotary positions), so the graph is portable; weight forms may add contrib operators
@@ -34,35 +41,86 @@ public final class DecoderEmitter {
   /** The emitted graph, and for each linear layer the name of the value it reads (for calibration). */
   public record Emitted(GraphBuilder graph, Map<String, String> linearInputs) {}
 
+  /** How attention and its KV cache are written. */
+  public enum Attention {
+    /**
+     * Default-domain operators only; the cache grows by Concat, so each step's present tensors are
+     * new buffers holding the whole past (runs on any ONNX Runtime, and matches Optimum exports).
+     */
+    PORTABLE,
+    /**
+     * One {@code com.microsoft:GroupQueryAttention} per layer over a fixed-capacity cache
+     * ({@code past_key_values.{i}.*} [batch, kv_heads, capacity, head_dim]): the engine passes one
+     * preallocated buffer as past and present and ORT writes each step's keys and values into it in
+     * place. Inputs {@code seqlens_k} [batch] int32 (tokens in the cache after this call, minus one)
+     * and {@code total_sequence_length} (scalar int32) replace {@code attention_mask}; rotary
+     * positions (Llama) are applied inside the operator from cos/sin tables of the context length.
+     */
+    GQA_SHARED_KV;
+
+    /**
+     * GroupQueryAttention where ONNX Runtime's CPU kernel takes the shape (1.28 refuses a head size
+     * that is not a multiple of 16, e.g. stories260K's 8), else the portable graph.
+     */
+    public static Attention preferredFor(ModelConfig config) {
+      return config.headDim() % 16 == 0 ? GQA_SHARED_KV : PORTABLE;
+    }
+  }
+
   public static final String BATCH = "batch_size";
   public static final String SEQUENCE = "sequence_length";
   public static final String TOTAL = "total_sequence_length";
   public static final String PAST = "past_sequence_length";
+  public static final String KV_CAPACITY = "kv_capacity";
+  public static final String SEQLENS_K = "seqlens_k";
+  public static final String TOTAL_SEQUENCE_LENGTH = "total_sequence_length";
+  public static final String LOGITS_ROWS = "logits_sequence_length";
+  /**
+   * Input [1] int64: logits are computed for the last k positions of the call, all of them when k
+   * is 0 (or at least the sequence length). Generation asks for 1, scoring for every row it reads.
+   */
+  public static final String LOGITS_TO_KEEP = "logits_to_keep";
 
   private final ModelIr ir;
   private final ModelConfig c;
+  private final Attention attention;
+  private String seqlensK;
+  private String totalLength;
   private final GraphBuilder g = new GraphBuilder("edgelm_decoder");
   private final Map<String, String> linearInputs = new LinkedHashMap<>();
   private String allowed;
   private String ropeCos;
   private String ropeSin;
 
-  private DecoderEmitter(ModelIr ir) {
+  private DecoderEmitter(ModelIr ir, Attention attention) {
     this.ir = ir;
     this.c = ir.config();
+    this.attention = attention;
   }
 
+  /** The portable graph (calibration captures run on it). */
   public static Emitted emit(ModelIr ir) {
-    return new DecoderEmitter(ir).build();
+    return emit(ir, Attention.PORTABLE);
+  }
+
+  public static Emitted emit(ModelIr ir, Attention attention) {
+    return new DecoderEmitter(ir, attention).build();
   }
 
   private Emitted build() {
+    boolean gqa = attention == Attention.GQA_SHARED_KV;
     String ids = g.input("input_ids", DataType.INT64, BATCH, SEQUENCE);
-    String mask = g.input("attention_mask", DataType.INT64, BATCH, TOTAL);
+    String mask = gqa ? null : g.input("attention_mask", DataType.INT64, BATCH, TOTAL);
     String positions = g.input("position_ids", DataType.INT64, BATCH, SEQUENCE);
+    String keep = g.input(LOGITS_TO_KEEP, DataType.INT64, 1);
+    if (gqa) {
+      seqlensK = g.input(SEQLENS_K, DataType.INT32, BATCH);
+      totalLength = g.input(TOTAL_SEQUENCE_LENGTH, DataType.INT32);
+    }
+    Object pastLength = gqa ? KV_CAPACITY : PAST;
     for (int i = 0; i < c.numLayers(); i++) {
-      g.input(pastKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
-      g.input(pastValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), PAST, c.headDim());
+      g.input(pastKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), pastLength, c.headDim());
+      g.input(pastValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), pastLength, c.headDim());
     }
 
     String h = ir.tokenEmbedding().emitLookup(g, ids, "tok_embed");
@@ -70,21 +128,30 @@ public final class DecoderEmitter {
       String pos = g.initializer("pos_embed.weight", ir.positionEmbedding());
       String p = g.node("Gather").in(pos, positions).out("pos_embed/gather");
       h = g.node("Add").in(h, p).out("embed/sum");
+    } else if (gqa) {
+      emitRotaryCaches();
     } else {
       emitRotaryTables(positions);
     }
-    emitMask(ids, mask);
+    if (!gqa) {
+      emitMask(ids, mask);
+    }
 
     for (int i = 0; i < c.numLayers(); i++) {
       h = emitBlock(i, ir.blocks().get(i), h);
     }
     String normed = emitNorm(ir.finalNorm(), h, "final_norm");
-    String logits = linear(ir.headLinear(), normed, ModelIr.HEAD);
+    // The head runs only on the last logits_to_keep positions (0 = all): Slice from -k to the end.
+    // Calibration still sees every position's input to the head (it captures normed).
+    String start = g.node("Neg").in(keep).out("logits_select/start");
+    String selected = g.node("Slice").in(normed, start, g.int64s(Long.MAX_VALUE), g.int64s(1)).out("logits_select/rows");
+    linearInputs.put(ModelIr.HEAD, normed);
+    String logits = ir.headLinear().emit(g, selected, ModelIr.HEAD);
     g.node("Identity").in(logits).out("logits");
-    g.output("logits", DataType.FLOAT, BATCH, SEQUENCE, c.vocabSize());
+    g.output("logits", DataType.FLOAT, BATCH, LOGITS_ROWS, c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
-      g.output(presentKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());
-      g.output(presentValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), TOTAL, c.headDim());
+      g.output(presentKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), gqa ? KV_CAPACITY : TOTAL, c.headDim());
+      g.output(presentValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), gqa ? KV_CAPACITY : TOTAL, c.headDim());
     }
     return new Emitted(g, Collections.unmodifiableMap(linearInputs));
   }
@@ -141,10 +208,54 @@ public final class DecoderEmitter {
     ropeSin = g.node("Unsqueeze").in(g.node("Sin").in(angles).out("rope/sin_rows"), axis1).out("rope/sin");
   }
 
+  /**
+   * cos/sin [context, head_dim/2] for GroupQueryAttention's rotary (rotate-half, positions from the
+   * cache length): angle = position · inverse frequency in fp32, as {@link #emitRotaryTables} computes it.
+   */
+  private void emitRotaryCaches() {
+    int half = c.headDim() / 2;
+    int n = c.contextLength();
+    float[] cos = new float[n * half];
+    float[] sin = new float[n * half];
+    for (int i = 0; i < half; i++) {
+      float inv = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
+      for (int p = 0; p < n; p++) {
+        float angle = (float) p * inv;
+        cos[p * half + i] = (float) Math.cos(angle);
+        sin[p * half + i] = (float) Math.sin(angle);
+      }
+    }
+    ropeCos = g.initializer("rope.cos_cache", Tensor.of(cos, n, half));
+    ropeSin = g.initializer("rope.sin_cache", Tensor.of(sin, n, half));
+  }
+
+  /** Attention through GroupQueryAttention; the node writes present.{layer}.* into the buffer passed as past. */
+  private String emitGqaAttention(int layer, Block b, String x) {
+    String p = ModelIr.layerName(layer, "attn");
+    String scope = layer + ".attn";
+    String qkv = linear(b.qkv(), x, p + ".qkv");
+    String q = scope + "/q";
+    String k = scope + "/k";
+    String v = scope + "/v";
+    g.node("Split").in(qkv, g.int64s(c.queryWidth(), c.kvWidth(), c.kvWidth()))
+        .attr(Attr.i("axis", -1)).outs(q, k, v);
+    boolean rotary = c.family() == Family.LLAMA;
+    GraphBuilder.NodeBuilder node = g.node(GraphBuilder.MICROSOFT, "GroupQueryAttention");
+    if (rotary) {
+      node.in(q, k, v, pastKey(layer), pastValue(layer), seqlensK, totalLength, ropeCos, ropeSin);
+    } else {
+      node.in(q, k, v, pastKey(layer), pastValue(layer), seqlensK, totalLength);
+    }
+    node.attr(Attr.i("num_heads", c.numHeads())).attr(Attr.i("kv_num_heads", c.numKvHeads()))
+        .attr(Attr.i("do_rotary", rotary ? 1 : 0)).attr(Attr.i("rotary_interleaved", 0))
+        .outs(scope + "/context_flat", presentKey(layer), presentValue(layer));
+    return linear(b.attnOut(), scope + "/context_flat", p + ".out");
+  }
+
   private String emitBlock(int i, Block b, String h) {
     String p = "layers." + i;
     String x = emitNorm(b.attnNorm(), h, p + ".attn_norm");
-    String attn = emitAttention(i, b, x);
+    String attn = attention == Attention.GQA_SHARED_KV ? emitGqaAttention(i, b, x) : emitAttention(i, b, x);
     h = g.node("Add").in(h, attn).out(i + "/attn_residual");
     String x2 = emitNorm(b.mlpNorm(), h, p + ".mlp_norm");
     String mlp = emitMlp(i, b, x2);

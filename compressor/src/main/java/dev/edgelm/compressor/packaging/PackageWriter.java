@@ -112,9 +112,20 @@ public final class PackageWriter {
    * @throws OutputException when writing fails
    */
   public static VariantDescriptor write(ModelIr ir, PackageTokenizer tokenizer, Variant variant, Target target) {
+    return write(ir, tokenizer, variant, target, DecoderEmitter.Attention.preferredFor(ir.config()));
+  }
+
+  /**
+   * {@link #write(ModelIr, PackageTokenizer, Variant, Target)} with the graph's attention chosen. By
+   * default packages get {@link DecoderEmitter.Attention#GQA_SHARED_KV} (an in-place KV cache) where
+   * the shape allows ({@link DecoderEmitter.Attention#preferredFor}); {@link DecoderEmitter.Attention#PORTABLE}
+   * is the fallback. The descriptor's {@code graph.kv_cache} says which a package has.
+   */
+  public static VariantDescriptor write(ModelIr ir, PackageTokenizer tokenizer, Variant variant, Target target,
+      DecoderEmitter.Attention attention) {
     target.check();
     try (StagingDirectory staging = StagingDirectory.create(target.out())) {
-      VariantDescriptor descriptor = writeInto(staging.dir(), ir, tokenizer, variant);
+      VariantDescriptor descriptor = writeInto(staging.dir(), ir, tokenizer, variant, attention);
       target.check(); // the destination may have changed while the package was written
       staging.commit(target.replace());
       return descriptor;
@@ -146,8 +157,9 @@ public final class PackageWriter {
     }
   }
 
-  private static VariantDescriptor writeInto(Path dir, ModelIr ir, PackageTokenizer tokenizer, Variant variant) throws IOException {
-    DecoderEmitter.Emitted emitted = DecoderEmitter.emit(ir);
+  private static VariantDescriptor writeInto(Path dir, ModelIr ir, PackageTokenizer tokenizer, Variant variant,
+      DecoderEmitter.Attention attention) throws IOException {
+    DecoderEmitter.Emitted emitted = DecoderEmitter.emit(ir, attention);
     OnnxModelWriter.Written written = OnnxModelWriter.write(emitted.graph(), dir.resolve(MODEL),
         OnnxModelWriter.Options.defaults(EdgelmVersion.CURRENT));
 
@@ -167,7 +179,8 @@ public final class PackageWriter {
             .setOpset(OnnxModelWriter.OPSET))
         .setBaseModelDigest(variant.baseModelDigest())
         .setToolVersion(EdgelmVersion.CURRENT)
-        .setGraph(GraphIo.newBuilder().setPositionIds(true).setLogits("all").setKvDtype("float32"));
+        .setGraph(GraphIo.newBuilder().setPositionIds(true).setLogits("selectable").setKvDtype("float32")
+            .setKvCache(attention == DecoderEmitter.Attention.GQA_SHARED_KV ? "shared_buffer" : "concat"));
 
     Map<String, String> roles = new TreeMap<>();
     for (Path f : written.files()) {

@@ -12,7 +12,9 @@ public enum Preset {
   /** A small Llama: grouped-query attention (8 query heads over 4 KV heads), SwiGLU, untied head. */
   LLAMA_SMALL("llama-small", Family.LLAMA, 32000, 512, 1376, 8, 8, 4, 2048),
   /** A tiny Llama for tests and the quick start. */
-  LLAMA_TINY("llama-tiny", Family.LLAMA, 512, 64, 172, 2, 8, 4, 256);
+  LLAMA_TINY("llama-tiny", Family.LLAMA, 512, 64, 172, 2, 8, 4, 256),
+  /** llama-tiny with head size 16 (4 query heads over 2 KV heads), the smallest Llama ORT's GroupQueryAttention kernel takes. */
+  LLAMA_TINY_H16("llama-tiny-h16", Family.LLAMA, 512, 64, 172, 2, 4, 2, 256);
 
   private final String id;
   final Family family;

@@ -174,6 +174,107 @@ class ImportedModelReferenceTest {
     }
   }
 
+  /**
+   * The in-place GroupQueryAttention graph (the default) and the portable Concat graph of the same
+   * checkpoint agree to 1e-4 in every prompt position's logits, and decode the same greedy tokens.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("checkpoints")
+  void gqaGraph_agreesWithPortableGraph(String checkpoint, String reference) {
+    Imported gqa = imported(checkpoint);
+    ImportedModel m = gqa.model();
+    if (m.ir().config().headDim() % 16 != 0) { // stories260K (head size 8): ORT's GQA kernel refuses it, the package is portable
+      assertEquals("concat", gqa.descriptor().getGraph().getKvCache());
+      assertTrue(gqa.descriptor().getRequirements().getOnnxOpsList().stream().noneMatch(op -> op.contains("GroupQueryAttention")));
+      return;
+    }
+    assertEquals("shared_buffer", gqa.descriptor().getGraph().getKvCache());
+    assertTrue(gqa.descriptor().getRequirements().getOnnxOpsList().contains("com.microsoft:GroupQueryAttention"));
+    Path dir = tmp.resolve("portable-" + m.name() + "-" + Math.abs(checkpoint.hashCode()));
+    VariantDescriptor d = PackageWriter.write(m.ir(), m.tokenizer(),
+        new PackageWriter.Variant("fp32", m.name(), Method.newBuilder().setName("fp32").build(), m.sourceDigest()),
+        new PackageWriter.Target(dir, false, List.of()), dev.edgelm.compressor.onnx.DecoderEmitter.Attention.PORTABLE);
+    assertEquals("concat", d.getGraph().getKvCache());
+    ReferenceOutputs ref = ReferenceOutputs.read(SharedAssets.require(reference));
+    try (DecoderModel portable = DecoderModel.load(ModelPackage.open(dir), SessionSettings.DEFAULTS)) {
+      for (ReferenceOutputs.Case c : ref.cases()) {
+        try (Sequence a = gqa.decoder().newSequence(); Sequence b = portable.newSequence()) {
+          float[][] x = a.appendAll(c.promptIds());
+          float[][] y = b.appendAll(c.promptIds());
+          for (int p = 0; p < x.length; p++) {
+            assertArrayEquals(y[p], x[p], 1e-4f, "'" + c.prompt() + "' position " + p);
+          }
+          for (int step = 0; step < c.greedyIds().length; step++) {
+            int next = argmax(x[x.length - 1]);
+            assertEquals(next, argmax(y[y.length - 1]), "'" + c.prompt() + "' step " + step);
+            x = new float[][] {a.append(next)};
+            y = new float[][] {b.append(next)};
+            assertArrayEquals(y[0], x[0], 1e-4f, "'" + c.prompt() + "' decode step " + step);
+          }
+        }
+      }
+    }
+  }
+
+  /** Prefill computes the head only at the rows asked for (logits_to_keep), with the same values as the all-rows graph. */
+  @Test
+  void logitsToKeep_computesOnlyTheLastRows_withTheAllRowsValues() throws Exception {
+    Imported i = imported("models/gpt2-fixture");
+    assertEquals("selectable", i.descriptor().getGraph().getLogits());
+    ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+    int n = 6;
+    try (ai.onnxruntime.OrtSession session = env.createSession(i.decoder().modelPackage().modelFile().toString())) {
+      float[][][] all = runKeeping(env, session, n, 0);
+      assertEquals(n, all[0].length);
+      for (int keep : new int[] {1, 3, n, n + 4}) {
+        float[][][] some = runKeeping(env, session, n, keep);
+        int rows = Math.min(keep, n);
+        assertEquals(rows, some[0].length, "rows for logits_to_keep = " + keep);
+        for (int r = 0; r < rows; r++) {
+          assertArrayEquals(all[0][n - rows + r], some[0][r], 1e-5f, "logits_to_keep = " + keep + ", row " + r);
+        }
+      }
+    }
+  }
+
+  private static float[][][] runKeeping(ai.onnxruntime.OrtEnvironment env, ai.onnxruntime.OrtSession session, int n, long keep)
+      throws ai.onnxruntime.OrtException {
+    long[] ids = new long[n];
+    long[] ones = new long[n];
+    long[] positions = new long[n];
+    for (int t = 0; t < n; t++) {
+      ids[t] = 100 + 37L * t;
+      ones[t] = 1;
+      positions[t] = t;
+    }
+    Map<String, ai.onnxruntime.OnnxTensor> feed = new HashMap<>();
+    try {
+      feed.put("input_ids", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {ids}));
+      feed.put("position_ids", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {positions}));
+      feed.put("logits_to_keep", ai.onnxruntime.OnnxTensor.createTensor(env, new long[] {keep}));
+      boolean shared = session.getInputInfo().containsKey("seqlens_k");
+      if (shared) { // GroupQueryAttention graph: a cache buffer of n positions, all written by this call
+        feed.put("seqlens_k", ai.onnxruntime.OnnxTensor.createTensor(env, new int[] {n - 1}));
+        feed.put("total_sequence_length", ai.onnxruntime.OnnxTensor.createTensor(env, n));
+      } else {
+        feed.put("attention_mask", ai.onnxruntime.OnnxTensor.createTensor(env, new long[][] {ones}));
+      }
+      for (Map.Entry<String, ai.onnxruntime.NodeInfo> in : session.getInputInfo().entrySet()) {
+        if (in.getKey().startsWith("past_key_values.")) {
+          long[] shape = ((ai.onnxruntime.TensorInfo) in.getValue().getInfo()).getShape();
+          int past = shared ? n : 0;
+          feed.put(in.getKey(), ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.allocate((int) (shape[1] * past * shape[3])),
+              new long[] {1, shape[1], past, shape[3]}));
+        }
+      }
+      try (ai.onnxruntime.OrtSession.Result r = session.run(feed, java.util.Set.of("logits"))) {
+        return (float[][][]) r.get(0).getValue();
+      }
+    } finally {
+      feed.values().forEach(ai.onnxruntime.OnnxTensor::close);
+    }
+  }
+
   @Test
   void packageDescriptor_recordsShapesSizesAndDigests() {
     Imported i = imported("models/stories260K/stories260K.bin");
