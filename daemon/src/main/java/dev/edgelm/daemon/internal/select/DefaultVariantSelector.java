@@ -28,8 +28,6 @@ import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.logging.Logger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The {@link VariantSelector}: assesses every variant of a release against the host (can it run,
@@ -41,7 +39,6 @@ import java.util.regex.Pattern;
  */
 public final class DefaultVariantSelector implements VariantSelector {
   private static final Logger LOG = Logger.getLogger(DefaultVariantSelector.class.getName());
-  private static final Pattern PARAM_KEY = Pattern.compile("(?:^|,)([A-Za-z0-9_.]+)=");
 
   private final Options options;
   private final BenchmarkCache benchmarks;
@@ -501,31 +498,7 @@ public final class DefaultVariantSelector implements VariantSelector {
   }
 
   private static int accuracyLevel(VariantEntry e) {
-    String v = params(e.annotations().getOrDefault(HubFormat.METHOD_PARAMS, "")).get("accuracy_level");
-    try {
-      return v == null ? 0 : Integer.parseInt(v.strip());
-    } catch (NumberFormatException ex) {
-      return 0;
-    }
-  }
-
-  /** Parses {@code k=v,k=v} where values may themselves hold commas (only {@code ,key=} starts a new pair). */
-  static Map<String, String> params(String text) {
-    Map<String, String> out = new LinkedHashMap<>();
-    Matcher m = PARAM_KEY.matcher(text);
-    String key = null;
-    int valueStart = 0;
-    while (m.find()) {
-      if (key != null) {
-        out.put(key, text.substring(valueStart, m.start()));
-      }
-      key = m.group(1);
-      valueStart = m.end();
-    }
-    if (key != null) {
-      out.put(key, text.substring(valueStart));
-    }
-    return out;
+    return e.int4AccuracyLevel();
   }
 
   private static int intAnnotation(VariantEntry e, String key) {
