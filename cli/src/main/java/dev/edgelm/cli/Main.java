@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       EvalCommand.class,
       CompressCommand.class,
+      ReleaseCommand.class,
       ReportCommand.class,
       BenchCommand.class,
       ServeCommand.class,
