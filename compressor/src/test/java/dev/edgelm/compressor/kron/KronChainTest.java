@@ -66,4 +66,30 @@ class KronChainTest {
       assertTrue(written < kronBytes * 0.5, preset + ": " + written + " bytes vs " + kronBytes + " fp32 factor bytes");
     }
   }
+
+  @Test
+  void int8AfterKron_runsTheFactorsThroughDynamicQuantizeMatMul() throws Exception {
+    ImportedModel imported = TinyModels.imported(Preset.GPT2_TINY, tmp);
+    ModelIr kron = KroneckerCompressor.compress(imported.ir(), KronOptions.DEFAULTS.withThreads(2), line -> {}).model();
+    ModelIr chained = Quantizer.quantize(kron, QuantizationOptions.int8(Algorithm.RTN).withThreads(2), null, line -> {}).ir();
+    Path pkg = TinyModels.write(imported, chained, "kron-int8", tmp.resolve("kron-int8"));
+    Path dense = TinyModels.write(imported, TinyModels.densified(chained), "dense", tmp.resolve("dense8"));
+    ModelProto graph;
+    try (InputStream in = Files.newInputStream(pkg.resolve("model.onnx"))) {
+      graph = ModelProto.parseFrom(in);
+    }
+    assertTrue(graph.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("DynamicQuantizeMatMul")
+        && n.getInput(1).contains(".kron_a.qweight")), "A factors run as DynamicQuantizeMatMul");
+    // Activations are quantized per call, so the logits match the dequantized weights only closely.
+    int[] prompt = {1, 5, 9, 200, 17, 3};
+    float[] want = TinyModels.logits(dense, prompt, 0);
+    float[] got = TinyModels.logits(pkg, prompt, 0);
+    double err = 0;
+    double norm = 0;
+    for (int i = 0; i < want.length; i++) {
+      err += (want[i] - got[i]) * (double) (want[i] - got[i]);
+      norm += want[i] * (double) want[i];
+    }
+    assertTrue(Math.sqrt(err / norm) < 0.05, "relative logit error " + Math.sqrt(err / norm));
+  }
 }
