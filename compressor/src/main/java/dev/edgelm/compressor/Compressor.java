@@ -4,7 +4,6 @@ import dev.edgelm.compressor.calib.CalibrationText;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.packaging.PackageReader;
 import dev.edgelm.compressor.packaging.PackageWriter;
-import dev.edgelm.proto.v1.Step;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -136,10 +135,5 @@ public final class Compressor {
       }
     }
     return m.setName(String.join(",", names)).build();
-  }
-
-  /** The steps of {@code results}, as the descriptor records them. */
-  static List<Step> steps(List<StepResult> results) {
-    return results.stream().map(StepResult::step).toList();
   }
 }

@@ -1,5 +1,6 @@
 package dev.edgelm.compressor;
 
+import dev.edgelm.compressor.calib.CalibrationOptions;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.kron.KronOptions;
 import dev.edgelm.compressor.kron.KronPreset;
@@ -96,7 +97,7 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker {
         new OptionSpec("damping", "F", false,
             "--algo gptq: damping as a fraction of the mean Hessian diagonal (default: " + QuantizationOptions.DEFAULT_DAMPING + ")."),
         new OptionSpec("calib-sample-rows", "N", false, "--algo scale: activation rows sampled per module to measure output error"
-            + " on (default: " + dev.edgelm.compressor.calib.CalibrationOptions.DEFAULT_SAMPLE_ROWS + ").")),
+            + " on (default: " + CalibrationOptions.DEFAULT_SAMPLE_ROWS + ").")),
         Quantization::parse);
 
     public Quantization {
@@ -107,7 +108,7 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker {
 
     /** With the default sample rows. */
     public Quantization(QuantizationOptions options) {
-      this(options, dev.edgelm.compressor.calib.CalibrationOptions.DEFAULT_SAMPLE_ROWS);
+      this(options, CalibrationOptions.DEFAULT_SAMPLE_ROWS);
     }
 
     @Override
@@ -184,7 +185,7 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker {
         q = q.withDamping(o.decimal("damping", QuantizationOptions.DEFAULT_DAMPING));
       }
       q = q.withThreads(o.threads()).withActOrder(o.bool("act-order"));
-      return new Quantization(q, o.integer("calib-sample-rows", dev.edgelm.compressor.calib.CalibrationOptions.DEFAULT_SAMPLE_ROWS));
+      return new Quantization(q, o.integer("calib-sample-rows", CalibrationOptions.DEFAULT_SAMPLE_ROWS));
     }
   }
 
