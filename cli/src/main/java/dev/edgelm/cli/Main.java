@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       EvalCommand.class,
       CompressCommand.class,
+      ReleaseCommand.class,
       ReportCommand.class,
       BenchCommand.class,
       ServeCommand.class,
@@ -53,7 +54,9 @@ public final class Main implements Callable<Integer> {
   /** The configured command line (error handling included), for tests that run commands in-process. */
   public static CommandLine commandLine() {
     ErrorReporter errors = new ErrorReporter();
-    return HelpLayout.install(new CommandLine(new Main()))
+    CommandLine cl = new CommandLine(new Main());
+    CompressCommand.addMethodOptions(cl.getSubcommands().get("compress").getCommandSpec());
+    return HelpLayout.install(cl)
         .setExecutionExceptionHandler(errors)
         .setParameterExceptionHandler(errors)
         .setCaseInsensitiveEnumValuesAllowed(true);

@@ -1,13 +1,14 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.compressor.Compressor;
+import dev.edgelm.compressor.Method;
+import dev.edgelm.compressor.MethodChain;
 import dev.edgelm.compressor.UsageException;
+import dev.edgelm.compressor.VariantJob;
 import dev.edgelm.compressor.importer.CheckpointImporter;
 import dev.edgelm.compressor.importer.ImportedModel;
 import dev.edgelm.compressor.importer.SafetensorsWriter;
 import dev.edgelm.compressor.packaging.PackageWriter;
-import dev.edgelm.compressor.quant.Algorithm;
-import dev.edgelm.compressor.quant.QuantizationOptions;
-import dev.edgelm.compressor.quant.Quantizer;
 import dev.edgelm.compressor.synth.Preset;
 import dev.edgelm.compressor.synth.SynthCheckpoint;
 import dev.edgelm.daemon.Daemon;
@@ -97,20 +98,19 @@ final class QuickstartCommand implements Callable<Integer> {
     Path fp32 = packages.resolve("fp32");
     ImportCommand.write(imported, null, new PackageWriter.Target(fp32, true, Arrays.asList(source, tokenizer)));
     err.println("imported " + name + " into " + fp32);
-    Map<String, QuantizationOptions> quantized = new LinkedHashMap<>();
-    quantized.put("int8", QuantizationOptions.int8(Algorithm.RTN));
-    quantized.put("int4", QuantizationOptions.int4(QuantizationOptions.DEFAULT_GROUP_SIZE, Algorithm.RTN));
+    int threads = Runtime.getRuntime().availableProcessors();
     List<String> variants = new ArrayList<>(List.of("fp32"));
-    for (Map.Entry<String, QuantizationOptions> q : quantized.entrySet()) {
-      Path out = packages.resolve(q.getKey());
+    for (String q : List.of("int8", "int4")) {
+      Path out = packages.resolve(q);
       try {
-        Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, out, q.getKey(), true, null, null), q.getValue(), line -> { });
+        List<Method> chain = MethodChain.parse(q, Map.of(), "--", threads, false);
+        Compressor.compress(new VariantJob(fp32, out, q, true, null, null), chain, line -> { });
       } catch (UsageException e) { // a shape this precision cannot take: publish the others
-        err.println("skipped " + q.getKey() + ": " + e.getMessage());
+        err.println("skipped " + q + ": " + e.getMessage());
         continue;
       }
-      variants.add(q.getKey());
-      err.println("compressed " + q.getKey() + " (round-to-nearest, no calibration text) into " + out);
+      variants.add(q);
+      err.println("compressed " + q + " (round-to-nearest, no calibration text) into " + out);
     }
     if (variant != null && !variants.contains(variant)) {
       throw new IllegalArgumentException("--variant " + variant + " could not be made for this model (see above); use one of "

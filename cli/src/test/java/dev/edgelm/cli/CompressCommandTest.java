@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.testing.SharedAssets;
+import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,7 +87,45 @@ class CompressCommandTest {
     assertEquals(2, level.exit());
     Run method = run("compress", "--model", fp32.toString(), "--method", "int3", "--out", tmp.resolve("o").toString());
     assertEquals(2, method.exit());
-    assertTrue(method.err().contains("--method must be int8, int4 or kron"), method.err());
+    assertTrue(method.err().contains("unknown method 'int3' in --method int3; methods are int8, int4, kron"), method.err());
+  }
+
+  @Test
+  void compress_kronThenInt4_writesOnePackageThatRecordsBothSteps() {
+    Path out = tmp.resolve("kron-int4");
+    Run c = run("compress", "--model", fp32.toString(), "--method", "kron,int4", "--rank", "2", "--int4.accuracy-level", "0",
+        "--out", out.toString());
+    assertEquals(0, c.exit(), c.err());
+    assertTrue(lastLine(c).matches("wrote kron-tq-gpt2-int4-g32-rtn to .*: kron [\\d,]+ parameters \\(0\\.\\d{4} of its input\\), .*"),
+        lastLine(c));
+    VariantDescriptor d = ModelPackage.open(out).descriptor();
+    assertEquals("kron,int4", d.getMethod().getName());
+    assertEquals(List.of("kron", "int4"), d.getChainList().stream().map(s -> s.getName()).toList());
+    assertEquals(2, d.getChain(0).getKronecker().getMlpRank());
+    assertEquals(0, d.getChain(1).getQuantization().getAccuracyLevel());
+    assertTrue(d.getChain(1).getErrors().getMeanWeightError() > 0);
+    assertTrue(d.getRequirements().getOnnxOpsList().containsAll(List.of("com.microsoft:MatMulNBits", "ai.onnx:Gather")));
+  }
+
+  @Test
+  void compress_badChains_areOneLineUsageErrorsThatWriteNothing() {
+    String o = tmp.resolve("o").toString();
+    String m = fp32.toString();
+    Run order = run("compress", "--model", m, "--method", "int4,kron", "--out", o);
+    assertEquals(2, order.exit());
+    assertEquals(1, order.err().lines().count(), order.err());
+    assertTrue(order.err().contains("--method int4,kron: kron cannot follow int4: Kronecker factorisation needs fp32 weights;"
+        + " put kron first, e.g. kron,int4"), order.err());
+    Run twice = run("compress", "--model", m, "--method", "int8,int4", "--out", o);
+    assertEquals(2, twice.exit());
+    assertTrue(twice.err().contains("int4 cannot follow int8: the weights are already quantized"), twice.err());
+    Run unknown = run("compress", "--model", m, "--method", "kron,prune", "--out", o);
+    assertEquals(2, unknown.exit());
+    assertTrue(unknown.err().contains("unknown method 'prune' in --method kron,prune"), unknown.err());
+    Run missingStep = run("compress", "--model", m, "--method", "int4", "--kron.rank", "2", "--out", o);
+    assertEquals(2, missingStep.exit());
+    assertTrue(missingStep.err().contains("--kron.rank names step 'kron', which --method int4 does not have"), missingStep.err());
+    assertTrue(Files.notExists(tmp.resolve("o")), "nothing written");
   }
 
   @Test

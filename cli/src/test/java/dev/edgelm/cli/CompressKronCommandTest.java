@@ -78,11 +78,11 @@ class CompressKronCommandTest {
     String m = fp32.toString();
     assertUsage(run("compress", "--model", m, "--method", "kron", "--preset", "auto", "--rank", "2", "--out", o), "--rank applies to --preset tq-gpt2");
     assertUsage(run("compress", "--model", m, "--method", "kron", "--target-ratio", "0.5", "--out", o), "--target-ratio applies to --preset auto");
-    assertUsage(run("compress", "--model", m, "--method", "kron", "--group-size", "32", "--out", o), "--group-size applies to int8/int4");
+    assertUsage(run("compress", "--model", m, "--method", "kron", "--group-size", "32", "--out", o), "--group-size does not apply to --method kron; it applies to --method int8/int4");
     assertUsage(run("compress", "--model", m, "--method", "kron", "--refit-steps", "2", "--out", o), "pass --calib FILE");
     assertUsage(run("compress", "--model", m, "--method", "kron", "--preset", "tq", "--out", o), "--preset must be tq-gpt2 or auto");
     assertUsage(run("compress", "--model", m, "--method", "kron", "--preset", "auto", "--target-ratio", "1.2", "--out", o), "target ratio");
-    assertUsage(run("compress", "--model", m, "--method", "int8", "--preset", "auto", "--out", o), "apply to --method kron");
+    assertUsage(run("compress", "--model", m, "--method", "int8", "--preset", "auto", "--out", o), "--preset does not apply to --method int8; it applies to --method kron");
     assertTrue(Files.notExists(tmp.resolve("o")), "nothing written");
   }
 

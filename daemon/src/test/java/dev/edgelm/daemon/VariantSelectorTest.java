@@ -97,6 +97,21 @@ class VariantSelectorTest {
             Map.of("int4-g32", "more than the memory budget of 64.0 MiB", "fp16-cuda", "needs execution provider cuda")));
   }
 
+  @Test
+  void select_structuredChainAnnotation_readsTheAccuracyLevelFromIt() {
+    HostCapabilities arm = Hosts.arm64(java.util.Set.of("asimd", "dotprod")).build();
+    for (int level : new int[] {4, 0}) {
+      String chain = "{\"steps\":[{\"name\":\"kron\",\"kronecker\":{\"preset\":\"tq-gpt2\"}},"
+          + "{\"name\":\"int4\",\"quantization\":{\"bits\":4,\"algo\":\"rtn\",\"groupSize\":32,\"accuracyLevel\":" + level + "}}]}";
+      Selection s = SELECTOR.select(Releases.release("registry.test:5000/models/gpt2-small:stable",
+          Releases.variant("fp32", "fp32").weights(497_000_000L, Releases.GPT2_KV),
+          Releases.variant("kron-int4", "kron,int4").weights(60_000_000L, Releases.GPT2_KV).ratio(1.05)
+              .ops("ai.onnx:MatMul", "ai.onnx:Gather", "com.microsoft:MatMulNBits").chain(chain)), arm, ONE_STREAM);
+      assertEquals(Optional.of("kron-int4"), s.chosen().map(Selection.Verdict::id), s.explain());
+      assertEquals(level == 4, s.reason().contains("accuracy_level=4 with dotprod"), level + ": " + s.reason());
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("profiles")
   void select_profile_choosesExpectedVariantWithReason(Profile p) {

@@ -52,8 +52,16 @@ public final class HubFormat {
   // Index entry annotations (per variant): enough to choose without fetching anything else.
   public static final String VARIANT_ID = "dev.edgelm.variant.id";
   public static final String METHOD = "dev.edgelm.variant.method";
-  /** Method parameters as {@code k=v} pairs joined by commas, sorted by key. */
+  /**
+   * Read only, from releases written before {@link #CHAIN}: method parameters as {@code k=v} pairs
+   * joined by commas, sorted by key.
+   */
   public static final String METHOD_PARAMS = "dev.edgelm.variant.method.params";
+  /**
+   * The compression chain, structured: proto3 JSON of {@code edgelm.v1.MethodChain} (each step's
+   * name and typed parameters), e.g. {@code {"steps":[{"name":"int4","quantization":{"bits":4,...}}]}}.
+   */
+  public static final String CHAIN = "dev.edgelm.variant.chain";
   public static final String FAMILY = "dev.edgelm.variant.family";
   public static final String CONTEXT_LENGTH = "dev.edgelm.variant.context-length";
   public static final String PARAMETER_COUNT = "dev.edgelm.variant.parameter-count";

@@ -65,7 +65,12 @@ class LayoutHubTest {
       assertEquals(List.of("ai.onnx:MatMul", "com.microsoft:MatMulNBits"), int8.onnxOps());
       assertEquals(List.of("avx2"), int8.cpuFeatures());
       assertEquals(Files.exists(tmp.resolve("pkg/int8/model.onnx")) ? sizeOf(tmp.resolve("pkg/int8")) : -1, int8.downloadBytes());
-      assertEquals("group_size=32", int8.annotations().get(HubFormat.METHOD_PARAMS));
+      // The fixture's variant.json predates chains (method and text params only): the index carries
+      // the chain its method describes, as structured JSON, and no comma-joined prose.
+      assertEquals(32, int8.chain().get(0).getQuantization().getGroupSize());
+      assertEquals(8, int8.chain().get(0).getQuantization().getBits());
+      assertTrue(int8.annotations().get(HubFormat.CHAIN).startsWith("{\"steps\":[{\"name\":\"int8\""), int8.annotations().toString());
+      assertTrue(!int8.annotations().containsKey(HubFormat.METHOD_PARAMS));
     }
   }
 

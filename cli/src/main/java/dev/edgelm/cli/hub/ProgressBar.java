@@ -11,7 +11,7 @@ import java.time.Duration;
  * Shows a transfer on stderr: bytes, rate and ETA. On a terminal one line is redrawn in place; in a
  * log (no console) a line is printed at every tenth of the transfer, so CI logs stay short.
  */
-final class ProgressBar implements ProgressListener {
+public final class ProgressBar implements ProgressListener {
   private static final int WIDTH = 24;
 
   private final PrintWriter err;
@@ -20,7 +20,7 @@ final class ProgressBar implements ProgressListener {
   private int lastTenth = -1;
   private int lastLength;
 
-  ProgressBar(PrintWriter err, boolean interactive, String verb) {
+  public ProgressBar(PrintWriter err, boolean interactive, String verb) {
     this.err = err;
     this.interactive = interactive;
     this.verb = verb;

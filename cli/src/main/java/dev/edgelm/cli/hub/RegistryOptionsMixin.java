@@ -28,7 +28,7 @@ public final class RegistryOptionsMixin {
   boolean passwordStdin;
 
   /** {@code options} with this transport and these credentials; throws IllegalArgumentException naming a bad flag. */
-  HubOptions applyTo(HubOptions options) {
+  public HubOptions applyTo(HubOptions options) {
     HubOptions o = options.withPlainHttp(plainHttp).withCaFile(caFile);
     Credentials creds = credentials();
     return creds == null ? o : o.withCredentials(Credentials.Provider.of(creds));

@@ -13,7 +13,7 @@ public final class StoreOptionMixin {
   Path store;
 
   /** The default hub options over this store. */
-  HubOptions toOptions() {
+  public HubOptions toOptions() {
     return HubOptions.defaults(storeDir());
   }
 

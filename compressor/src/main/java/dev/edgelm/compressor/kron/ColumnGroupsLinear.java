@@ -1,6 +1,9 @@
 package dev.edgelm.compressor.kron;
 
+import dev.edgelm.compressor.ir.DenseLinear;
+import dev.edgelm.compressor.ir.FactoredWeight;
 import dev.edgelm.compressor.ir.LinearWeight;
+import dev.edgelm.compressor.ir.MatrixEncoder;
 import dev.edgelm.compressor.ir.Tensor;
 import dev.edgelm.compressor.onnx.Attr;
 import dev.edgelm.compressor.onnx.GraphBuilder;
@@ -11,7 +14,7 @@ import java.util.List;
  * projection {@code [Q | K | V]} with each of the three factored on its own. Emitted as the parts'
  * outputs concatenated on the feature axis.
  */
-final class ColumnGroupsLinear implements LinearWeight {
+final class ColumnGroupsLinear implements FactoredWeight {
   private final List<LinearWeight> parts;
   private final List<String> suffixes;
 
@@ -34,6 +37,24 @@ final class ColumnGroupsLinear implements LinearWeight {
 
   List<String> suffixes() {
     return suffixes;
+  }
+
+  /** Each factored part re-stored by {@code encoder}; each dense part re-stored by it as a plain matrix. */
+  @Override
+  public LinearWeight withMatrices(String name, MatrixEncoder encoder) {
+    List<LinearWeight> out = new java.util.ArrayList<>();
+    for (int i = 0; i < parts.size(); i++) {
+      LinearWeight p = parts.get(i);
+      String partName = name + "." + suffixes.get(i);
+      LinearWeight restored = null;
+      if (p instanceof FactoredWeight f) {
+        restored = f.withMatrices(partName, encoder);
+      } else if (p instanceof DenseLinear d) {
+        restored = encoder.matrix(partName, d.weight());
+      }
+      out.add(restored == null ? p : restored);
+    }
+    return new ColumnGroupsLinear(out, suffixes);
   }
 
   @Override

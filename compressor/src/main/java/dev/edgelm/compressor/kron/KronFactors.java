@@ -40,6 +40,21 @@ record KronFactors(KronShape shape, float[] a, float[] b) {
     return out;
   }
 
+  /** Converts [rows, R·cols] (R blocks side by side) back into R stacked [rows, cols] blocks. */
+  static float[] stackedFromSideBySide(float[] sideBySide, int rank, int rows, int cols) {
+    if (rank == 1) {
+      return sideBySide;
+    }
+    float[] out = new float[sideBySide.length];
+    int width = rank * cols;
+    for (int r = 0; r < rank; r++) {
+      for (int i = 0; i < rows; i++) {
+        System.arraycopy(sideBySide, i * width + r * cols, out, (r * rows + i) * cols, cols);
+      }
+    }
+    return out;
+  }
+
   /** The dense {@code K} [m1·m2, n1·n2]. */
   float[] dense() {
     KronShape s = shape;

@@ -1,5 +1,6 @@
 package dev.edgelm.compressor.kron;
 
+import dev.edgelm.compressor.ir.LinearWeight;
 import dev.edgelm.compressor.onnx.Attr;
 import dev.edgelm.compressor.onnx.DataType;
 import dev.edgelm.compressor.onnx.GraphBuilder;
@@ -22,8 +23,19 @@ import java.util.Arrays;
  * {@code transB=1} reads it as it is), which lets a tied head share the embedding's factors.
  */
 final class KronGraph {
-  /** A factor operand: an initializer name and whether it is stored transposed. */
-  record Operand(String value, boolean transposed) {}
+  /**
+   * A factor operand: an fp32 initializer name and whether it is stored transposed, or a weight
+   * form of its own that emits the product (a quantized factor, after a quantization step).
+   */
+  record Operand(String value, boolean transposed, LinearWeight form, String formName) {
+    Operand(String value, boolean transposed) {
+      this(value, transposed, null, null);
+    }
+
+    static Operand of(LinearWeight form, String name) {
+      return new Operand(null, false, form, name);
+    }
+  }
 
   private KronGraph() {}
 
@@ -62,6 +74,9 @@ final class KronGraph {
 
   /** {@code x2 · W} for a 2-D x2, reading W transposed when it is stored so. */
   private static String product(GraphBuilder g, String x2, Operand w, String name) {
+    if (w.form() != null) {
+      return w.form().emit(g, x2, w.formName());
+    }
     if (w.transposed()) {
       return g.node("Gemm").in(x2, w.value()).attr(Attr.i("transB", 1)).out(name + "/gemm");
     }

@@ -1,20 +1,21 @@
 package dev.edgelm.compressor.kron;
 
-import dev.edgelm.compressor.CheckpointException;
+import dev.edgelm.compressor.StepContext;
+import dev.edgelm.compressor.StepResult;
 import dev.edgelm.compressor.UsageException;
-import dev.edgelm.compressor.calib.CalibrationOptions;
-import dev.edgelm.compressor.calib.CalibrationText;
 import dev.edgelm.compressor.ir.DenseLinear;
 import dev.edgelm.compressor.ir.Linear;
 import dev.edgelm.compressor.ir.LinearWeight;
 import dev.edgelm.compressor.ir.ModelConfig;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.ir.Tensor;
-import dev.edgelm.compressor.packaging.PackageReader;
-import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.compressor.report.VariantReport;
+import dev.edgelm.proto.v1.CalibrationSource;
+import dev.edgelm.proto.v1.KroneckerParams;
+import dev.edgelm.proto.v1.MatrixError;
 import dev.edgelm.proto.v1.Method;
-import dev.edgelm.proto.v1.VariantDescriptor;
+import dev.edgelm.proto.v1.Step;
+import dev.edgelm.proto.v1.StepErrors;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,55 +48,77 @@ public final class KroneckerCompressor {
   /** The compressed model and what was done. */
   public record Result(ModelIr model, KronReport report) {}
 
-  /**
-   * A package-to-package compression.
-   *
-   * @param base the fp32 package made by {@code edgelm import}
-   * @param out the package directory to write
-   * @param variantId the variant id, or null for {@code kron-<preset>} ({@code -als} with calibration)
-   * @param replace replace an existing package at {@code out}
-   * @param calibrationText calibration text for the activation-aware refit, or null for the
-   *     weight-only fit
-   * @param calibration how the calibration text is cut and run
-   */
-  public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
-      CalibrationOptions calibration) {
-    /** The output, which may not touch the base package or the calibration text. */
-    PackageWriter.Target target() {
-      return new PackageWriter.Target(out, replace, java.util.Arrays.asList(base, calibrationText));
-    }
-  }
-
-  /** What {@link #compressPackage} wrote. */
-  public record Written(VariantDescriptor descriptor, KronReport report) {}
-
   private KroneckerCompressor() {}
 
   /**
-   * Reads {@code request.base()}, factors it (refitting on the calibration text when one is given)
-   * and writes the variant package, all or nothing.
+   * The {@code kron} step of a chain ({@link dev.edgelm.compressor.Method.Kronecker}): factors
+   * {@code model}, refitting on the context's calibration text when the job has one.
    *
-   * @throws UsageException when the plan factors nothing or the calibration text is unusable
-   * @throws CheckpointException when the base package is unusable (or already compressed)
-   * @throws dev.edgelm.compressor.OutputException when calibration or writing fails
+   * @param layerReport where to write the per-matrix report (Markdown, and JSON beside it) once the
+   *     package is written, or null
+   * @throws UsageException when the plan factors nothing or a layer is not dense fp32
    */
-  public static Written compressPackage(PackageRequest request, KronOptions options, Consumer<String> progress) {
-    PackageWriter.Target target = request.target().check(); // before anything slow
-    PackageReader.BasePackage base = PackageReader.read(request.base());
-    CalibratedActivations activations = null;
-    if (request.calibrationText() != null) {
-      CalibrationText text = CalibrationText.forPackage(base, request.calibrationText(), request.calibration());
-      progress.accept("calibration text: " + text.describe());
-      activations = new CalibratedActivations(text, request.calibration(), progress);
+  public static StepResult step(ModelIr model, KronOptions options, Path layerReport, StepContext context) {
+    for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
+      if (!(e.getValue().weight() instanceof DenseLinear)) {
+        throw new UsageException("layer " + e.getKey() + " is already compressed; kron factors fp32 weights, so put it first");
+      }
     }
-    Result result = compress(base.ir(), options, activations, progress);
-    VariantDescriptor d = base.descriptor();
-    String id = request.variantId() != null ? request.variantId()
-        : "kron-" + options.preset().id() + (activations != null ? "-als" : "");
-    VariantDescriptor written = PackageWriter.write(result.model(), base.tokenizer(),
-        new PackageWriter.Variant(id, d.getModel(), method(options, result.report(), activations), d.getBaseModelDigest()),
-        target);
-    return new Written(written, result.report());
+    CalibratedActivations activations = context.calibrationText() == null ? null
+        : new CalibratedActivations(context.calibrationText(), context.calibration(), context.progress());
+    Result result = compress(model, options, activations, context.progress());
+    KronReport report = result.report();
+    List<StepResult.SideFile> files = new ArrayList<>();
+    if (layerReport != null) {
+      files.add(new StepResult.SideFile(layerReport, report.toMarkdown()));
+      files.add(new StepResult.SideFile(layerReport.resolveSibling(layerReport.getFileName() + ".json"), report.toJson()));
+    }
+    String summary = String.format(Locale.ROOT, "%,d parameters (%.4f of its input)", result.model().parameterCount(),
+        report.plan().ratio());
+    return new StepResult(result.model(), stepOf(options, report, activations), method(options, report, activations), List.of(),
+        summary, files);
+  }
+
+  /** The descriptor's record of the step: typed parameters, calibration, per-matrix errors. */
+  static Step stepOf(KronOptions options, KronReport report, CalibratedActivations activations) {
+    KroneckerParams.Builder p = KroneckerParams.newBuilder()
+        .setPreset(options.preset().id())
+        .setPermutationIterations(options.permutationIterations())
+        .setRefitSteps(activations == null ? 0 : options.refitSteps())
+        .setParameterRatio(report.plan().ratio());
+    if (options.preset() == KronPreset.TQ_GPT2) {
+      p.setMlpRank(options.effectiveMlpRank());
+    } else {
+      p.setTargetRatio(options.targetRatio());
+    }
+    StepErrors.Builder errors = StepErrors.newBuilder();
+    double sum = 0;
+    double max = 0;
+    double outputSum = 0;
+    int outputs = 0;
+    for (KronReport.Layer l : report.layers()) {
+      MatrixError.Builder m = MatrixError.newBuilder().setName(l.label()).setWeightError(l.weightErrorFinal());
+      if (!Double.isNaN(l.outputErrorRefit())) {
+        m.setOutputError(l.outputErrorRefit());
+        outputSum += l.outputErrorRefit();
+        outputs++;
+      }
+      errors.addMatrices(m);
+      sum += l.weightErrorFinal();
+      max = Math.max(max, l.weightErrorFinal());
+    }
+    if (!report.layers().isEmpty()) {
+      errors.setMeanWeightError(sum / report.layers().size()).setMaxWeightError(max);
+    }
+    if (outputs > 0) {
+      errors.setMeanOutputError(outputSum / outputs);
+    }
+    Step.Builder step = Step.newBuilder().setName("kron").setKronecker(p).setErrors(errors);
+    if (activations != null) {
+      step.setCalibration(CalibrationSource.newBuilder().setDigest(activations.text().digest())
+          .setTokens(activations.text().tokens()).setDescription(activations.text().describe()));
+    }
+    return step.build();
   }
 
   /** {@code method} of the descriptor: what was factored, how, and the weight errors. */

@@ -1,6 +1,8 @@
 package dev.edgelm.compressor.kron;
 
 import dev.edgelm.compressor.ir.EmbeddingTable;
+import dev.edgelm.compressor.ir.FactoredEmbedding;
+import dev.edgelm.compressor.ir.MatrixEncoder;
 import dev.edgelm.compressor.ir.LinearWeight;
 import dev.edgelm.compressor.ir.Tensor;
 import dev.edgelm.compressor.onnx.Attr;
@@ -20,7 +22,7 @@ import dev.edgelm.compressor.onnx.GraphBuilder;
  *
  * <p>Immutable and thread-safe.
  */
-public final class KroneckerEmbedding implements EmbeddingTable {
+public final class KroneckerEmbedding implements FactoredEmbedding {
   static final String A = "tok_embed.kron_a";
   static final String B = "tok_embed.kron_b";
   static final String COLUMN_INDEX = "tok_embed.kron_col_index";
@@ -28,11 +30,40 @@ public final class KroneckerEmbedding implements EmbeddingTable {
 
   private final KronFactors factors;
   private final int[] colPos;
+  /**
+   * A re-stored (e.g. quantized) form of A side by side [m1, R·n1] that serves both the lookup (its
+   * rows) and the tied head (its transpose), or null for the fp32 initializer {@link #A}.
+   */
+  private final EmbeddingTable aForm;
 
   KroneckerEmbedding(KronFactors factors, int[] colPos) {
+    this(factors, colPos, null);
+  }
+
+  private KroneckerEmbedding(KronFactors factors, int[] colPos, EmbeddingTable aForm) {
     Matrices.checkPermutation(colPos, factors.shape().out(), "column permutation");
     this.factors = factors;
     this.colPos = Matrices.isIdentity(colPos) ? null : colPos.clone();
+    this.aForm = aForm;
+  }
+
+  /**
+   * A (side by side, [vocab/m2, R·n1]) re-stored by {@code encoder} as a table, so its one copy
+   * still serves the lookup and the tied head; B (at most a few entries per rank) stays fp32.
+   */
+  @Override
+  public EmbeddingTable withMatrices(MatrixEncoder encoder) {
+    if (aForm != null) {
+      throw new IllegalStateException("the Kronecker embedding is already re-stored");
+    }
+    KronShape s = factors.shape();
+    EmbeddingTable a = encoder.table("tok_embed.kron_a", Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1()));
+    if (a == null) {
+      return this;
+    }
+    KronFactors restored = new KronFactors(s,
+        KronFactors.stackedFromSideBySide(a.toDense().data(), s.rank(), s.m1(), s.n1()), factors.b());
+    return new KroneckerEmbedding(restored, colPos, a);
   }
 
   public KronShape shape() {
@@ -70,8 +101,10 @@ public final class KroneckerEmbedding implements EmbeddingTable {
   /** A [m1, R·n1] (A_r side by side) and B [R·m2, n2] (B_r stacked), defined once per graph. */
   private void define(GraphBuilder g) {
     KronShape s = factors.shape();
-    if (!g.isDefined(A)) {
-      g.initializer(A, Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1()));
+    if (!g.isDefined(B)) {
+      if (aForm == null) {
+        g.initializer(A, Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1()));
+      }
       g.initializer(B, Tensor.of(factors.b(), s.rank() * s.m2(), s.n2()));
     }
   }
@@ -95,7 +128,8 @@ public final class KroneckerEmbedding implements EmbeddingTable {
       String column = g.node("Unsqueeze").in(within, g.int64s(1)).out(name + "/ids_mod_col");
       rowsOfB = g.node("Add").in(column, g.int64s(offsets)).out(name + "/b_rows");
     }
-    String a = g.node("Gather").in(A, rowsOfA).out(name + "/a_rows");
+    String a = aForm != null ? aForm.emitLookup(g, rowsOfA, name + "/a_rows")
+        : g.node("Gather").in(A, rowsOfA).out(name + "/a_rows");
     String a4 = g.node("Reshape").in(a, g.int64s(-1, r, s.n1(), 1)).out(name + "/a4");
     String b4;
     if (rowsOfB == null) {
@@ -161,8 +195,10 @@ public final class KroneckerEmbedding implements EmbeddingTable {
       }
       // Kᵀ = Σ A_rᵀ ⊗ B_rᵀ. B-first over it needs [B_0ᵀ … B_{R-1}ᵀ] = (B stacked)ᵀ and
       // [A_0ᵀ; …; A_{R-1}ᵀ] = (A side by side)ᵀ: exactly the lookup's initializers, read transposed.
+      KronGraph.Operand second = aForm != null ? KronGraph.Operand.of(aForm.tiedHead(), name + "/kron_a")
+          : new KronGraph.Operand(A, true);
       return KronGraph.emit(g, in, factors.shape().transpose(), KronShape.Order.B_FIRST,
-          new KronGraph.Operand(B, true), new KronGraph.Operand(A, true), name + "/kron");
+          new KronGraph.Operand(B, true), second, name + "/kron");
     }
 
     @Override

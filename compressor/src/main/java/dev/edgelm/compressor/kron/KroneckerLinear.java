@@ -1,6 +1,8 @@
 package dev.edgelm.compressor.kron;
 
+import dev.edgelm.compressor.ir.FactoredWeight;
 import dev.edgelm.compressor.ir.LinearWeight;
+import dev.edgelm.compressor.ir.MatrixEncoder;
 import dev.edgelm.compressor.ir.Tensor;
 import dev.edgelm.compressor.onnx.GraphBuilder;
 
@@ -16,18 +18,60 @@ import dev.edgelm.compressor.onnx.GraphBuilder;
  *
  * <p>Immutable and thread-safe.
  */
-public final class KroneckerLinear implements LinearWeight {
+public final class KroneckerLinear implements FactoredWeight {
   private final KronFactors factors;
   private final int[] rowPos;
   private final int[] colPos;
+  /** Re-stored forms of the first and second product's matrices (e.g. quantized), or null for fp32 initializers. */
+  private final LinearWeight firstForm;
+  private final LinearWeight secondForm;
 
   KroneckerLinear(KronFactors factors, int[] rowPos, int[] colPos) {
+    this(factors, rowPos, colPos, null, null);
+  }
+
+  private KroneckerLinear(KronFactors factors, int[] rowPos, int[] colPos, LinearWeight firstForm, LinearWeight secondForm) {
     KronShape s = factors.shape();
     Matrices.checkPermutation(rowPos, s.in(), "row permutation");
     Matrices.checkPermutation(colPos, s.out(), "column permutation");
     this.factors = factors;
     this.rowPos = Matrices.isIdentity(rowPos) ? null : rowPos.clone();
     this.colPos = Matrices.isIdentity(colPos) ? null : colPos.clone();
+    this.firstForm = firstForm;
+    this.secondForm = secondForm;
+  }
+
+  /**
+   * The same structure with the two product matrices re-stored by {@code encoder} (each may stay
+   * fp32); the factors this form reports ({@link #toDense}) become the re-stored values. The
+   * permutations are untouched: they are indices, not weights.
+   */
+  @Override
+  public LinearWeight withMatrices(String name, MatrixEncoder encoder) {
+    if (firstForm != null || secondForm != null) {
+      throw new IllegalStateException(name + " is already re-stored");
+    }
+    KronShape s = factors.shape();
+    boolean aFirst = s.cheaperOrder() == KronShape.Order.A_FIRST;
+    Tensor first = aFirst ? Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1())
+        : Tensor.of(factors.bSideBySide(), s.m2(), s.rank() * s.n2());
+    Tensor second = aFirst ? Tensor.of(factors.b(), s.rank() * s.m2(), s.n2()) : Tensor.of(factors.a(), s.rank() * s.m1(), s.n1());
+    LinearWeight f = encoder.matrix(name + (aFirst ? ".kron_a" : ".kron_b"), first);
+    LinearWeight g = encoder.matrix(name + (aFirst ? ".kron_b" : ".kron_a"), second);
+    if (f == null && g == null) {
+      return this;
+    }
+    float[] firstValues = (f == null ? first : f.toDense()).data();
+    float[] secondValues = (g == null ? second : g.toDense()).data();
+    KronFactors restored = aFirst
+        ? new KronFactors(s, KronFactors.stackedFromSideBySide(firstValues, s.rank(), s.m1(), s.n1()), secondValues)
+        : new KronFactors(s, secondValues, KronFactors.stackedFromSideBySide(firstValues, s.rank(), s.m2(), s.n2()));
+    return new KroneckerLinear(restored, rowPos, colPos, f, g);
+  }
+
+  /** Whether a later step re-stored (e.g. quantized) a factor. */
+  public boolean restored() {
+    return firstForm != null || secondForm != null;
   }
 
   public KronShape shape() {
@@ -58,7 +102,7 @@ public final class KroneckerLinear implements LinearWeight {
 
   /** The same factors with other permutations. */
   KroneckerLinear withPositions(int[] rows, int[] cols) {
-    return new KroneckerLinear(factors, rows, cols);
+    return new KroneckerLinear(factors, rows, cols, firstForm, secondForm);
   }
 
   @Override
@@ -91,17 +135,20 @@ public final class KroneckerLinear implements LinearWeight {
           name + "/in_permuted");
     }
     KronShape.Order order = s.cheaperOrder();
-    String first;
-    String second;
+    KronGraph.Operand first;
+    KronGraph.Operand second;
     if (order == KronShape.Order.A_FIRST) {
-      first = graph.initializer(name + ".kron_a", Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1()));
-      second = graph.initializer(name + ".kron_b", Tensor.of(factors.b(), s.rank() * s.m2(), s.n2()));
+      first = firstForm != null ? KronGraph.Operand.of(firstForm, name + ".kron_a") : new KronGraph.Operand(
+          graph.initializer(name + ".kron_a", Tensor.of(factors.aSideBySide(), s.m1(), s.rank() * s.n1())), false);
+      second = secondForm != null ? KronGraph.Operand.of(secondForm, name + ".kron_b") : new KronGraph.Operand(
+          graph.initializer(name + ".kron_b", Tensor.of(factors.b(), s.rank() * s.m2(), s.n2())), false);
     } else {
-      first = graph.initializer(name + ".kron_b", Tensor.of(factors.bSideBySide(), s.m2(), s.rank() * s.n2()));
-      second = graph.initializer(name + ".kron_a", Tensor.of(factors.a(), s.rank() * s.m1(), s.n1()));
+      first = firstForm != null ? KronGraph.Operand.of(firstForm, name + ".kron_b") : new KronGraph.Operand(
+          graph.initializer(name + ".kron_b", Tensor.of(factors.bSideBySide(), s.m2(), s.rank() * s.n2())), false);
+      second = secondForm != null ? KronGraph.Operand.of(secondForm, name + ".kron_a") : new KronGraph.Operand(
+          graph.initializer(name + ".kron_a", Tensor.of(factors.a(), s.rank() * s.m1(), s.n1())), false);
     }
-    String y = KronGraph.emit(graph, in, s, order,
-        new KronGraph.Operand(first, false), new KronGraph.Operand(second, false), name + "/kron");
+    String y = KronGraph.emit(graph, in, s, order, first, second, name + "/kron");
     if (colPos != null) {
       y = KronGraph.gatherLast(graph, y, KronGraph.indices(graph, name + ".kron_out_index", colPos), name + "/out_permuted");
     }

@@ -13,6 +13,7 @@ import dev.edgelm.proto.v1.GraphIo;
 import dev.edgelm.proto.v1.Method;
 import dev.edgelm.proto.v1.PackageFile;
 import dev.edgelm.proto.v1.Requirements;
+import dev.edgelm.proto.v1.Step;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -48,10 +49,18 @@ public final class PackageWriter {
    * @param baseModelDigest digest of the checkpoint the variant was made from
    * @param preferredCpuFeatures CPU features that make the variant faster (the descriptor's
    *     {@code requirements.preferred_cpu_features})
+   * @param chain the compression steps that made it, in order (empty for fp32)
    */
-  public record Variant(String id, String model, Method method, String baseModelDigest, List<String> preferredCpuFeatures) {
+  public record Variant(String id, String model, Method method, String baseModelDigest, List<String> preferredCpuFeatures,
+      List<Step> chain) {
     public Variant {
       preferredCpuFeatures = List.copyOf(preferredCpuFeatures);
+      chain = List.copyOf(chain);
+    }
+
+    /** A variant made without a recorded chain. */
+    public Variant(String id, String model, Method method, String baseModelDigest, List<String> preferredCpuFeatures) {
+      this(id, model, method, baseModelDigest, preferredCpuFeatures, List.of());
     }
 
     /** A variant that no CPU feature speeds up in particular. */
@@ -169,6 +178,7 @@ public final class PackageWriter {
         .setModel(variant.model())
         .setArchitecture(ir.config().toProto())
         .setMethod(variant.method())
+        .addAllChain(variant.chain())
         .setParameterCount(ir.parameterCount())
         .setWeightBytes(written.initializerBytes())
         .setKvCacheBytesPerToken(ir.config().kvCacheBytesPerToken())

@@ -1,23 +1,28 @@
 package dev.edgelm.compressor.quant;
 
-import dev.edgelm.compressor.CheckpointException;
+import dev.edgelm.compressor.StepContext;
+import dev.edgelm.compressor.StepResult;
 import dev.edgelm.compressor.UsageException;
 import dev.edgelm.compressor.calib.ActivationStats;
 import dev.edgelm.compressor.calib.Calibration;
-import dev.edgelm.compressor.calib.CalibrationOptions;
-import dev.edgelm.compressor.calib.CalibrationText;
 import dev.edgelm.compressor.calib.Calibrator;
 import dev.edgelm.compressor.calib.Statistic;
 import dev.edgelm.compressor.ir.DenseEmbedding;
 import dev.edgelm.compressor.ir.DenseLinear;
+import dev.edgelm.compressor.ir.EmbeddingTable;
+import dev.edgelm.compressor.ir.FactoredEmbedding;
+import dev.edgelm.compressor.ir.FactoredWeight;
 import dev.edgelm.compressor.ir.Linear;
+import dev.edgelm.compressor.ir.LinearWeight;
+import dev.edgelm.compressor.ir.MatrixEncoder;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.ir.Tensor;
-import dev.edgelm.compressor.packaging.PackageReader;
-import dev.edgelm.compressor.packaging.PackageWriter;
+import dev.edgelm.proto.v1.CalibrationSource;
+import dev.edgelm.proto.v1.MatrixError;
 import dev.edgelm.proto.v1.Method;
-import dev.edgelm.proto.v1.VariantDescriptor;
-import java.nio.file.Path;
+import dev.edgelm.proto.v1.QuantizationParams;
+import dev.edgelm.proto.v1.Step;
+import dev.edgelm.proto.v1.StepErrors;
 import java.util.EnumSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,8 +69,9 @@ public final class Quantizer {
    * @param clip the clipping ratio of the weight range used (1 = none)
    * @param errorRatio for {@link Algorithm#SCALE}: sampled output error with the chosen clipping
    *     over the error without it (1 for the other algorithms)
+   * @param weightError {@code ‖W − Ŵ‖/‖W‖}
    */
-  public record LayerReport(String name, int in, int out, float clip, double errorRatio) {}
+  public record LayerReport(String name, int in, int out, float clip, double errorRatio, double weightError) {}
 
   /**
    * A quantized model.
@@ -73,68 +79,43 @@ public final class Quantizer {
    * @param method the descriptor's method: name and parameters, calibration included
    * @param preferredCpuFeatures CPU features that speed the variant up (its int8 dot products)
    */
-  public record Result(ModelIr ir, Method method, List<String> preferredCpuFeatures, List<LayerReport> layers) {}
+  public record Result(ModelIr ir, Method method, Step step, List<String> preferredCpuFeatures, List<LayerReport> layers) {}
 
   /** Weight of a tied table's row (lookup) error against its head output error; see the class comment. */
   static final double TIED_TABLE_WEIGHT_ERROR = 3.0;
 
+  /**
+   * Factor matrices with fewer values stay fp32 in a chain: a Kronecker B factor is often a few
+   * dozen values, whose bytes are nothing and whose quantized kernel call costs more than it saves.
+   */
+  static final int MIN_FACTOR_VALUES = 1024;
+
   /** CPU features with int8 dot-product instructions, which both int8 GEMMs and MatMulNBits' accuracy level 4 use. */
   static final List<String> INT8_DOT_PRODUCT_FEATURES = List.of("avx512_vnni", "avx_vnni", "dotprod");
-
-  /**
-   * A package-to-package quantization.
-   *
-   * @param base the fp32 package made by {@code edgelm import}
-   * @param out the package directory to write
-   * @param variantId the variant id, or null for {@link QuantizationOptions#variantId()}
-   * @param replace replace an existing package at {@code out}
-   * @param calibrationText the calibration text file, or null (only {@link Algorithm#RTN} runs without)
-   * @param calibration how the calibration text is cut and run (unused without calibration text)
-   */
-  public record PackageRequest(Path base, Path out, String variantId, boolean replace, Path calibrationText,
-      CalibrationOptions calibration) {
-    /** The output, which may not touch the base package or the calibration text. */
-    PackageWriter.Target target() {
-      return new PackageWriter.Target(out, replace, java.util.Arrays.asList(base, calibrationText));
-    }
-  }
 
   private Quantizer() {}
 
   /**
-   * Reads {@code request.base()}, calibrates on the text if the algorithm needs it, quantizes, and
-   * writes the variant package (all or nothing, see {@link PackageWriter}).
+   * The {@code int8}/{@code int4} step of a chain ({@link dev.edgelm.compressor.Method.Quantization}):
+   * calibrates {@code model} — the base, or the output of the steps before — on the context's text
+   * when the algorithm needs it, and quantizes it.
    *
-   * @return the written descriptor
-   * @throws UsageException for combinations that cannot work (calibration text missing or given
-   *     without use, a group wider than a layer, a compressed base)
-   * @throws dev.edgelm.compressor.CheckpointException when the base package is unusable
-   * @throws dev.edgelm.compressor.OutputException when calibration or writing fails
+   * @throws UsageException for combinations that cannot work (calibration text missing, a group
+   *     wider than a layer, a layer already quantized)
    */
-  public static VariantDescriptor quantizePackage(PackageRequest request, QuantizationOptions options, Consumer<String> progress) {
+  public static StepResult step(ModelIr model, QuantizationOptions options, StepContext context) {
     Algorithm algo = options.algorithm();
-    if (algo.needsCalibration() && request.calibrationText() == null) {
+    if (algo.needsCalibration() && context.calibrationText() == null) {
       throw missingCalibration(algo);
     }
-    if (!algo.needsCalibration() && request.calibrationText() != null) {
-      throw new UsageException("--calib is used by --algo scale and gptq only; drop it or choose one of them");
-    }
-    PackageWriter.Target target = request.target().check(); // before anything slow
-    PackageReader.BasePackage base = PackageReader.read(request.base());
-    checkShapes(base.ir(), options); // before calibration, which takes a while
+    checkShapes(model, options); // before calibration, which takes a while
     Calibration calibration = null;
     if (algo.needsCalibration()) {
-      CalibrationText text = CalibrationText.forPackage(base, request.calibrationText(), request.calibration());
-      progress.accept("calibration text: " + text.describe());
-      calibration = Calibrator.collect(base.ir(), text,
-          EnumSet.of(algo == Algorithm.GPTQ ? Statistic.GRAM : Statistic.SAMPLE), request.calibration(), progress);
+      calibration = Calibrator.collect(model, context.calibrationText(),
+          EnumSet.of(algo == Algorithm.GPTQ ? Statistic.GRAM : Statistic.SAMPLE), context.calibration(), context.progress());
     }
-    Result result = quantize(base.ir(), options, calibration, progress);
-    VariantDescriptor d = base.descriptor();
-    String id = request.variantId() != null ? request.variantId() : options.variantId();
-    return PackageWriter.write(result.ir(), base.tokenizer(),
-        new PackageWriter.Variant(id, d.getModel(), result.method(), d.getBaseModelDigest(), result.preferredCpuFeatures()),
-        target);
+    Result result = quantize(model, options, calibration, context.progress());
+    return new StepResult(result.ir(), result.step(), result.method(), result.preferredCpuFeatures(), "", List.of());
   }
 
   /**
@@ -170,22 +151,26 @@ public final class Quantizer {
     }
   }
 
-  private static UsageException missingCalibration(Algorithm algo) {
+  /** The one-line error for an algorithm that needs calibration text and got none. */
+  public static UsageException missingCalibration(Algorithm algo) {
     return new UsageException("--algo " + algo.id()
         + " needs calibration text; pass --calib FILE (text like what the model will see, not the evaluation text)");
   }
 
   private static void checkShapes(ModelIr base, QuantizationOptions options) {
     for (Map.Entry<String, Linear> e : base.linears().entrySet()) {
-      if (!(e.getValue().weight() instanceof DenseLinear)) {
-        throw new UsageException("layer " + e.getKey() + " is already compressed; quantize the fp32 model");
+      LinearWeight w = e.getValue().weight();
+      if (w instanceof DenseLinear) {
+        checkWidth(e.getKey(), e.getValue().inFeatures(), options);
+      } else if (!(w instanceof FactoredWeight)) {
+        throw new UsageException("layer " + e.getKey() + " is already quantized; a chain has one quantization step");
       }
-      checkWidth(e.getKey(), e.getValue().inFeatures(), options);
     }
-    if (!(base.tokenEmbedding() instanceof DenseEmbedding)) {
-      throw new UsageException("the token embedding is already compressed; quantize the fp32 model");
+    if (base.tokenEmbedding() instanceof DenseEmbedding) {
+      checkWidth("the token embedding", base.config().hiddenSize(), options);
+    } else if (!(base.tokenEmbedding() instanceof FactoredEmbedding)) {
+      throw new UsageException("the token embedding is already quantized; a chain has one quantization step");
     }
-    checkWidth("the token embedding", base.config().hiddenSize(), options);
   }
 
   private static void checkWidth(String layer, int in, QuantizationOptions options) {
@@ -216,18 +201,67 @@ public final class Quantizer {
 
     Result quantize(ModelIr base) {
       ModelIr out = base;
+      FactorEncoder factors = new FactorEncoder();
       for (Map.Entry<String, Linear> e : base.linears().entrySet()) {
         Linear l = e.getValue();
+        if (l.weight() instanceof FactoredWeight f) {
+          out = out.withLinear(e.getKey(), l.withWeight(f.withMatrices(e.getKey(), factors)));
+          continue;
+        }
         QuantizedMatrix q = matrix(e.getKey(), l.weight().toDense(), options.algorithm(), 0, options.clipScope());
         out = out.withLinear(e.getKey(), l.withWeight(new QuantizedLinear(q, options.accuracyLevel())));
       }
-      Tensor table = base.tokenEmbedding().toDense();
       boolean tied = base.head() == null;
-      QuantizedMatrix q = tied
-          ? matrix(ModelIr.HEAD, table.transpose(), options.algorithm(), TIED_TABLE_WEIGHT_ERROR, ClipScope.MODULE)
-          : matrix("tok_embed", table.transpose(), Algorithm.RTN, 0, ClipScope.MODULE);
-      out = out.withTokenEmbedding(new QuantizedEmbedding(q, options.accuracyLevel()));
-      return new Result(out, method(tied), Quantizer.INT8_DOT_PRODUCT_FEATURES, List.copyOf(layers));
+      if (base.tokenEmbedding() instanceof FactoredEmbedding f) {
+        out = out.withTokenEmbedding(f.withMatrices(factors));
+      } else {
+        Tensor table = base.tokenEmbedding().toDense();
+        QuantizedMatrix q = tied
+            ? matrix(ModelIr.HEAD, table.transpose(), options.algorithm(), TIED_TABLE_WEIGHT_ERROR, ClipScope.MODULE)
+            : matrix("tok_embed", table.transpose(), Algorithm.RTN, 0, ClipScope.MODULE);
+        out = out.withTokenEmbedding(new QuantizedEmbedding(q, options.accuracyLevel()));
+      }
+      if (factors.kept > 0) {
+        progress.accept(String.format(Locale.ROOT, "%d factor matrices kept fp32 (%,d values in all): too small for %s to pay",
+            factors.kept, factors.keptValues, options.precision().id()));
+      }
+      return new Result(out, method(tied), step(), Quantizer.INT8_DOT_PRODUCT_FEATURES, List.copyOf(layers));
+    }
+
+    /**
+     * Quantizes the matrices inside factored forms (Kronecker factors), round to nearest: their
+     * inputs are values inside the factored product, which calibration does not capture. Factors
+     * too small to gain anything stay fp32 (see {@link #MIN_FACTOR_VALUES}).
+     */
+    private final class FactorEncoder implements MatrixEncoder {
+      int kept;
+      long keptValues;
+
+      @Override
+      public LinearWeight matrix(String name, Tensor w) {
+        if (!worthQuantizing(w.rows(), w.size())) {
+          kept++;
+          keptValues += w.size();
+          return null;
+        }
+        return new QuantizedLinear(Run.this.matrix(name, w, Algorithm.RTN, 0, ClipScope.MODULE), options.accuracyLevel());
+      }
+
+      @Override
+      public EmbeddingTable table(String name, Tensor t) {
+        if (!worthQuantizing(t.cols(), t.size())) {
+          kept++;
+          keptValues += t.size();
+          return null;
+        }
+        return new QuantizedEmbedding(Run.this.matrix(name, t.transpose(), Algorithm.RTN, 0, ClipScope.MODULE),
+            options.accuracyLevel());
+      }
+
+      /** @param k the inputs a product with the matrix sums over */
+      private boolean worthQuantizing(int k, long values) {
+        return values >= MIN_FACTOR_VALUES && (options.precision() != Precision.INT4 || k >= options.groupSize());
+      }
     }
 
     /**
@@ -257,13 +291,64 @@ public final class Quantizer {
         case GPTQ -> q = mq.gptq(w, hessian(calibration.of(name), Math.max(options.damping(), weightError)));
         default -> throw new IllegalStateException(algo.toString());
       }
-      layers.add(new LayerReport(name, k, w.cols(), clip, errorRatio));
+      layers.add(new LayerReport(name, k, w.cols(), clip, errorRatio, relativeError(w, q)));
       String padded = options.precision() == Precision.INT4 && k % grid.blockSize() != 0
           ? String.format(Locale.ROOT, ", last block zero-padded (%d inputs)", k) : "";
       progress.accept(String.format(Locale.ROOT, "%s %s %dx%d %s%s in %.1f s", options.precision().id(), name, k, w.cols(),
           algo.id() + (algo == Algorithm.SCALE ? String.format(Locale.ROOT, " clip %.3f (output error x%.3f)", clip, errorRatio) : ""),
           padded, (System.nanoTime() - start) / 1e9));
       return q;
+    }
+
+    /** {@code ‖W − Ŵ‖/‖W‖}, element by element (no dequantized copy of a large table). */
+    private static double relativeError(Tensor w, QuantizedMatrix q) {
+      float[] d = w.data();
+      int n = w.cols();
+      double err = 0;
+      double norm = 0;
+      for (int k = 0; k < w.rows(); k++) {
+        for (int j = 0; j < n; j++) {
+          double v = d[k * n + j];
+          double e = v - q.value(k, j);
+          err += e * e;
+          norm += v * v;
+        }
+      }
+      return norm == 0 ? 0 : Math.sqrt(err / norm);
+    }
+
+    /** The descriptor's record of the step: typed parameters, calibration, per-matrix weight errors. */
+    private Step step() {
+      QuantizationParams.Builder p = QuantizationParams.newBuilder()
+          .setBits(options.precision() == Precision.INT4 ? 4 : 8)
+          .setAlgo(options.algorithm().id());
+      if (options.precision() == Precision.INT4) {
+        p.setGroupSize(options.groupSize()).setAccuracyLevel(options.accuracyLevel());
+      }
+      if (options.algorithm() == Algorithm.GPTQ) {
+        p.setDamping(options.damping()).setActOrder(options.actOrder());
+      }
+      Step.Builder step = Step.newBuilder().setName(options.precision().id());
+      if (options.algorithm().needsCalibration()) {
+        if (options.algorithm() == Algorithm.SCALE) {
+          p.setClipScope(options.clipScope().name().toLowerCase(Locale.ROOT))
+              .setCalibrationSampleRows(calibration.of(ModelIr.HEAD).sampleRows());
+        }
+        step.setCalibration(CalibrationSource.newBuilder().setDigest(calibration.text().digest())
+            .setTokens(calibration.text().tokens()).setDescription(calibration.text().describe()));
+      }
+      StepErrors.Builder errors = StepErrors.newBuilder();
+      double sum = 0;
+      double max = 0;
+      for (LayerReport l : layers) {
+        errors.addMatrices(MatrixError.newBuilder().setName(l.name()).setWeightError(l.weightError()));
+        sum += l.weightError();
+        max = Math.max(max, l.weightError());
+      }
+      if (!layers.isEmpty()) {
+        errors.setMeanWeightError(sum / layers.size()).setMaxWeightError(max);
+      }
+      return step.setQuantization(p).setErrors(errors).build();
     }
 
     /** Layers reading the same activation (e.g. a SwiGLU gate and up) share one Hessian. */

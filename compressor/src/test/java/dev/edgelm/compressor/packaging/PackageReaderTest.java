@@ -1,5 +1,9 @@
 package dev.edgelm.compressor.packaging;
 
+import java.util.List;
+import dev.edgelm.compressor.VariantJob;
+import dev.edgelm.compressor.Method;
+import dev.edgelm.compressor.Compressor;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -47,8 +51,8 @@ class PackageReaderTest {
   void read_quantizedPackage_asksForTheFp32One() {
     Path fp32 = TestPackages.importFp32(TestPackages.STORIES, tmp.resolve("fp32"));
     Path int8 = tmp.resolve("int8");
-    Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, int8, null, false, null, null),
-        QuantizationOptions.int8(Algorithm.RTN), line -> {});
+    Compressor.compress(new VariantJob(fp32, int8, null, false, null, null),
+        List.of(new Method.Quantization(QuantizationOptions.int8(Algorithm.RTN))), line -> {});
     UsageException e = assertThrows(UsageException.class, () -> PackageReader.read(int8));
     assertTrue(e.getMessage().contains("holds the variant 'int8'") && e.getMessage().contains("fp32 package"), e.getMessage());
   }

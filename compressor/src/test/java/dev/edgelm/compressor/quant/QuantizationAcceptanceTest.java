@@ -1,5 +1,8 @@
 package dev.edgelm.compressor.quant;
 
+import dev.edgelm.compressor.VariantJob;
+import dev.edgelm.compressor.Method;
+import dev.edgelm.compressor.Compressor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,8 +46,8 @@ class QuantizationAcceptanceTest {
     List<Path> dirs = new ArrayList<>();
     for (Variant v : VARIANTS) {
       Path out = tmp.resolve(v.id());
-      Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, out, null, false, v.calibrated() ? calibration : null, co),
-          v.options(), line -> {});
+      Compressor.compress(new VariantJob(fp32, out, null, false, v.calibrated() ? calibration : null, co),
+          List.of(new Method.Quantization(v.options())), line -> {});
       dirs.add(out);
     }
     VariantReport.Report r = VariantReport.run(fp32, dirs,

@@ -1,5 +1,8 @@
 package dev.edgelm.compressor.quant;
 
+import dev.edgelm.compressor.VariantJob;
+import dev.edgelm.compressor.Method;
+import dev.edgelm.compressor.Compressor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,14 +74,14 @@ class QuantizerTest {
     assertTrue(e.getMessage().contains("--algo gptq needs calibration text; pass --calib FILE"), e.getMessage());
 
     Path fp32 = TestPackages.importFp32(TestPackages.STORIES, tmp.resolve("fp32"));
-    UsageException viaPackage = assertThrows(UsageException.class, () -> Quantizer.quantizePackage(
-        new Quantizer.PackageRequest(fp32, tmp.resolve("out"), null, false, null, CalibrationOptions.DEFAULTS),
-        QuantizationOptions.int4(32, Algorithm.SCALE), line -> {}));
+    UsageException viaPackage = assertThrows(UsageException.class, () -> Compressor.compress(
+        new VariantJob(fp32, tmp.resolve("out"), null, false, null, CalibrationOptions.DEFAULTS),
+        List.of(new Method.Quantization(QuantizationOptions.int4(32, Algorithm.SCALE))), line -> {}));
     assertTrue(viaPackage.getMessage().contains("--algo scale needs calibration text"), viaPackage.getMessage());
-    UsageException unused = assertThrows(UsageException.class, () -> Quantizer.quantizePackage(
-        new Quantizer.PackageRequest(fp32, tmp.resolve("out"), null, false, fp32.resolve("variant.json"), CalibrationOptions.DEFAULTS),
-        QuantizationOptions.int4(32, Algorithm.RTN), line -> {}));
-    assertTrue(unused.getMessage().contains("--calib is used by --algo scale and gptq only"), unused.getMessage());
+    UsageException unused = assertThrows(UsageException.class, () -> Compressor.compress(
+        new VariantJob(fp32, tmp.resolve("out"), null, false, fp32.resolve("variant.json"), CalibrationOptions.DEFAULTS),
+        List.of(new Method.Quantization(QuantizationOptions.int4(32, Algorithm.RTN))), line -> {}));
+    assertTrue(unused.getMessage().contains("--calib is used by --algo scale and gptq, and by kron's refit"), unused.getMessage());
   }
 
   @Test
@@ -86,14 +89,14 @@ class QuantizerTest {
     ModelIr int8 = Quantizer.quantize(stories(), QuantizationOptions.int8(Algorithm.RTN), null, line -> {}).ir();
     UsageException e = assertThrows(UsageException.class,
         () -> Quantizer.quantize(int8, QuantizationOptions.int4(32, Algorithm.RTN), null, line -> {}));
-    assertTrue(e.getMessage().contains("already compressed"), e.getMessage());
+    assertTrue(e.getMessage().contains("already quantized"), e.getMessage());
   }
 
   @Test
   void quantizePackage_descriptorNamesMethodOpsAndCpuFeatures() {
     Path fp32 = TestPackages.importFp32(TestPackages.STORIES, tmp.resolve("fp32"));
-    VariantDescriptor int4 = Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, tmp.resolve("int4"), null, false, null, null),
-        QuantizationOptions.int4(32, Algorithm.RTN).withAccuracyLevel(0), line -> {});
+    VariantDescriptor int4 = Compressor.compress(new VariantJob(fp32, tmp.resolve("int4"), null, false, null, null),
+        List.of(new Method.Quantization(QuantizationOptions.int4(32, Algorithm.RTN).withAccuracyLevel(0))), line -> {}).descriptor();
     assertEquals("int4-g32-rtn", int4.getId());
     assertEquals("int4", int4.getMethod().getName());
     assertEquals("32", int4.getMethod().getParamsOrThrow("group_size"));
@@ -104,8 +107,8 @@ class QuantizerTest {
     assertEquals(base.getBaseModelDigest(), int4.getBaseModelDigest());
     assertEquals(base.getParameterCount(), int4.getParameterCount());
 
-    VariantDescriptor int8 = Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, tmp.resolve("int8"), "my-int8", false, null, null),
-        QuantizationOptions.int8(Algorithm.RTN), line -> {});
+    VariantDescriptor int8 = Compressor.compress(new VariantJob(fp32, tmp.resolve("int8"), "my-int8", false, null, null),
+        List.of(new Method.Quantization(QuantizationOptions.int8(Algorithm.RTN))), line -> {}).descriptor();
     assertEquals("my-int8", int8.getId());
     assertTrue(int8.getRequirements().getOnnxOpsList().contains("com.microsoft:DynamicQuantizeMatMul"));
     assertTrue(int8.getRequirements().getOnnxOpsList().stream().noneMatch(op -> op.endsWith(":Gemm")), "no fp32 head left");

@@ -1,5 +1,8 @@
 package dev.edgelm.compressor.report;
 
+import dev.edgelm.compressor.VariantJob;
+import dev.edgelm.compressor.Method;
+import dev.edgelm.compressor.Compressor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -37,8 +40,8 @@ class VariantReportTest {
   void run_writesReportFilesAndRecordsQualityAndSpeedInEveryDescriptor() throws IOException {
     Path fp32 = TestPackages.importFp32(TestPackages.STORIES, tmp.resolve("fp32"));
     Path int8 = tmp.resolve("int8");
-    Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, int8, null, false, null, null),
-        QuantizationOptions.int8(Algorithm.RTN), line -> {});
+    Compressor.compress(new VariantJob(fp32, int8, null, false, null, null),
+        List.of(new Method.Quantization(QuantizationOptions.int8(Algorithm.RTN))), line -> {});
     Path text = TestPackages.prefix(TestPackages.TINYSTORIES, 3000, tmp.resolve("eval.txt"));
     Path out = tmp.resolve("report");
 

@@ -66,6 +66,12 @@ public final class Releases {
       return this;
     }
 
+    /** The structured chain annotation (proto3 JSON of a MethodChain), as releases since chains carry it. */
+    public Entry chain(String json) {
+      a.put(HubFormat.CHAIN, json);
+      return this;
+    }
+
     public Entry requiresCpu(String... f) {
       cpu = List.of(f);
       return this;

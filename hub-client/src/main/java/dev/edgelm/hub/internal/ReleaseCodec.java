@@ -11,7 +11,9 @@ import dev.edgelm.hub.StoreException;
 import dev.edgelm.hub.VariantDetails;
 import dev.edgelm.hub.VariantEntry;
 import dev.edgelm.proto.EdgelmVersion;
+import dev.edgelm.proto.MethodChains;
 import dev.edgelm.proto.v1.PackageFile;
+import dev.edgelm.proto.v1.Step;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +29,6 @@ import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * Maps model packages to OCI documents and back (the format of {@code docs/HUB_FORMAT.md}).
@@ -126,8 +127,10 @@ final class ReleaseCodec {
     Map<String, String> a = new TreeMap<>();
     a.put(HubFormat.VARIANT_ID, d.getId());
     put(a, HubFormat.METHOD, d.getMethod().getName());
-    put(a, HubFormat.METHOD_PARAMS, new TreeMap<>(d.getMethod().getParamsMap()).entrySet().stream()
-        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(",")));
+    List<Step> chain = MethodChains.of(d);
+    if (!chain.isEmpty()) {
+      a.put(HubFormat.CHAIN, MethodChains.toAnnotation(chain));
+    }
     put(a, HubFormat.FAMILY, d.getArchitecture().getFamily());
     if (d.getArchitecture().getContextLength() > 0) {
       a.put(HubFormat.CONTEXT_LENGTH, Integer.toString(d.getArchitecture().getContextLength()));
@@ -201,8 +204,8 @@ final class ReleaseCodec {
     if (id == null || !VARIANT_ID.matcher(id).matches()) {
       throw new InvalidReleaseException(ref + " has an index entry without a valid " + HubFormat.VARIANT_ID + " annotation");
     }
-    return new VariantEntry(id, d.parsedDigest(), d.size(),
-        d.annotations().getOrDefault(HubFormat.METHOD, ""),
+    String method = d.annotations().getOrDefault(HubFormat.METHOD, "");
+    return new VariantEntry(id, d.parsedDigest(), d.size(), method, chainOf(ref, d, method),
         longOf(d, HubFormat.PARAMETER_COUNT), longOf(d, HubFormat.WEIGHT_BYTES),
         longOf(d, HubFormat.KV_CACHE_BYTES_PER_TOKEN), longOf(d, HubFormat.DOWNLOAD_BYTES),
         doubleOf(d, HubFormat.PERPLEXITY_RATIO),
@@ -288,6 +291,20 @@ final class ReleaseCodec {
       throw new InvalidReleaseException(where + ": a package file may not be named " + DESCRIPTOR_FILE);
     }
     return path;
+  }
+
+  /** The structured chain annotation, or for releases written before it the method name and its prose parameters. */
+  private static List<Step> chainOf(Reference ref, Oci.Descriptor d, String method) {
+    String json = d.annotation(HubFormat.CHAIN);
+    if (json == null) {
+      return MethodChains.fromLegacy(method, MethodChains.legacyParams(d.annotation(HubFormat.METHOD_PARAMS)));
+    }
+    try {
+      return MethodChains.parseAnnotation(json);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidReleaseException(ref + ": index annotation " + HubFormat.CHAIN + " of variant '"
+          + d.annotation(HubFormat.VARIANT_ID) + "' is not a method chain (" + e.getMessage() + ")");
+    }
   }
 
   private static long longOf(Oci.Descriptor d, String key) {

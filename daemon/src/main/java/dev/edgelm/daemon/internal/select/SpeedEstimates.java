@@ -6,23 +6,18 @@ import dev.edgelm.daemon.SelectionPolicy;
 import dev.edgelm.daemon.VariantSelector;
 import dev.edgelm.daemon.internal.select.DecodeSpeedModel.Factor;
 import dev.edgelm.daemon.internal.select.DecodeSpeedModel.Kernel;
-import dev.edgelm.hub.HubFormat;
 import dev.edgelm.hub.Release;
 import dev.edgelm.hub.VariantEntry;
 import dev.edgelm.proto.v1.SpeedMeasurement;
 import dev.edgelm.proto.v1.VariantDescriptor;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.logging.Logger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * How fast each feasible variant would decode here: the bandwidth model ({@link DecodeSpeedModel}), replaced by a
@@ -33,7 +28,6 @@ import java.util.regex.Pattern;
  */
 final class SpeedEstimates {
   private static final Logger LOG = Logger.getLogger(SpeedEstimates.class.getName());
-  private static final Pattern PARAM_KEY = Pattern.compile("(?:^|,)([A-Za-z0-9_.]+)=");
 
   private final VariantSelector.Options options;
   private final BenchmarkCache benchmarks;
@@ -189,30 +183,6 @@ final class SpeedEstimates {
   }
 
   static int accuracyLevel(VariantEntry e) {
-    String v = params(e.annotations().getOrDefault(HubFormat.METHOD_PARAMS, "")).get("accuracy_level");
-    try {
-      return v == null ? 0 : Integer.parseInt(v.strip());
-    } catch (NumberFormatException ex) {
-      return 0;
-    }
-  }
-
-  /** Parses {@code k=v,k=v} where values may themselves hold commas (only {@code ,key=} starts a new pair). */
-  static Map<String, String> params(String text) {
-    Map<String, String> out = new LinkedHashMap<>();
-    Matcher m = PARAM_KEY.matcher(text);
-    String key = null;
-    int valueStart = 0;
-    while (m.find()) {
-      if (key != null) {
-        out.put(key, text.substring(valueStart, m.start()));
-      }
-      key = m.group(1);
-      valueStart = m.end();
-    }
-    if (key != null) {
-      out.put(key, text.substring(valueStart));
-    }
-    return out;
+    return e.int4AccuracyLevel();
   }
 }
