@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import dev.edgelm.compressor.Compressor;
 import dev.edgelm.compressor.StepResult;
 import dev.edgelm.compressor.report.VariantReport;
@@ -20,7 +21,7 @@ final class CompressionSummary {
       }
     }
     b.append(String.format(Locale.ROOT, "%,d parameters, %s (%.3fx the fp32 package's %s)", c.descriptor().getParameterCount(),
-        Bytes.size(variantBytes), (double) variantBytes / baseBytes, Bytes.size(baseBytes)));
+        Units.size(variantBytes), (double) variantBytes / baseBytes, Units.size(baseBytes)));
     return b.toString();
   }
 }

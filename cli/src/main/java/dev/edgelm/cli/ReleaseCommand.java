@@ -1,5 +1,6 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.proto.Units;
 import dev.edgelm.cli.hub.ProgressBar;
 import dev.edgelm.cli.hub.RegistryOptionsMixin;
 import dev.edgelm.cli.hub.StoreOptionMixin;
@@ -187,8 +188,8 @@ final class ReleaseCommand implements Callable<Integer> {
       r = h.publish(published, target, PublishOptions.DEFAULT.withSigningKey(key),
           new ProgressBar(err, System.console() != null, "publishing"));
     }
-    err.println("published " + r.variants().size() + " variants to " + target + " (" + Bytes.size(r.bytesUploaded()) + " uploaded, "
-        + Bytes.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
+    err.println("published " + r.variants().size() + " variants to " + target + " (" + Units.size(r.bytesUploaded()) + " uploaded, "
+        + Units.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
     err.flush();
     spec.commandLine().getOut().println(r.reference());
     spec.commandLine().getOut().flush();

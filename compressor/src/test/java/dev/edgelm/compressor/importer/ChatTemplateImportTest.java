@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.edgelm.compressor.Compressor;
+import dev.edgelm.compressor.VariantJob;
 import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.compressor.quant.Algorithm;
 import dev.edgelm.compressor.quant.QuantizationOptions;
-import dev.edgelm.compressor.quant.Quantizer;
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.chat.ChatMessage;
 import dev.edgelm.engine.chat.ChatTemplate;
@@ -78,8 +79,8 @@ class ChatTemplateImportTest {
     assertFalse(Files.exists(fp32.resolve("tokenizer_config.json")), "the descriptor carries what chat needs; the file is not copied");
 
     Path int8 = tmp.resolve("int8");
-    Quantizer.quantizePackage(new Quantizer.PackageRequest(fp32, int8, null, false, null, null),
-        QuantizationOptions.int8(Algorithm.RTN), line -> {});
+    Compressor.compress(new VariantJob(fp32, int8, null, false, null, null),
+        List.of(new dev.edgelm.compressor.Method.Quantization(QuantizationOptions.int8(Algorithm.RTN))), line -> {});
     ChatSpec inVariant = ModelPackage.open(int8).descriptor().getTokenizer().getChat();
     assertEquals(spec, inVariant, "a compressed variant keeps its base's chat spec");
 
