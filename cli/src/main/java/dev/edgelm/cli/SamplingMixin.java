@@ -39,6 +39,6 @@ final class SamplingMixin {
 
   SamplingOptions sampling() {
     return new SamplingOptions(temperature, topK, topP, repetitionPenalty,
-        seed == null ? OptionalLong.empty() : OptionalLong.of(seed), 0);
+        seed == null ? OptionalLong.empty() : OptionalLong.of(seed), 0, false); // generate prints text, never log-probabilities
   }
 }

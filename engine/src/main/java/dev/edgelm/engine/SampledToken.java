@@ -7,7 +7,7 @@ import java.util.List;
  *
  * @param id the token
  * @param logprob its log-probability under the model's raw distribution (before penalty,
- *     temperature and truncation)
+ *     temperature and truncation); NaN when {@link SamplingOptions#logprobs()} is off
  * @param top the most likely tokens under that distribution, most likely first, as many as
  *     {@link SamplingOptions#topLogprobs()} asked (empty when none)
  */

@@ -45,7 +45,6 @@ public final class Sampler {
 
   /** Chooses the next token from one row of logits. */
   public SampledToken sample(float[] logits) {
-    double logZ = Logits.logSumExp(logits);
     int id;
     if (options.greedy() && options.repetitionPenalty() == 1f) {
       id = Logits.argmax(logits); // nothing to change in the row: no working copy
@@ -53,6 +52,10 @@ public final class Sampler {
       float[] w = penalised(logits);
       id = options.greedy() ? Logits.argmax(w) : draw(w);
     }
+    if (!options.logprobs()) {
+      return new SampledToken(id, Float.NaN, List.of()); // no pass over the vocabulary for a log-sum-exp nobody reads
+    }
+    double logZ = Logits.logSumExp(logits);
     List<TokenLogprob> top = new ArrayList<>(options.topLogprobs());
     if (options.topLogprobs() > 0) {
       for (int t : topIndices(logits, Math.min(options.topLogprobs(), logits.length))) {

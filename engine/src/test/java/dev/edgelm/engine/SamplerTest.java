@@ -161,4 +161,24 @@ class SamplerTest {
     assertThrows(InvalidRequestException.class, () -> d.withTopLogprobs(21));
     assertTrue(new SamplingOptions(0f, 0, 1f, 1f, null, 0).seed().equals(OptionalLong.empty()));
   }
+
+  @Test
+  void sample_withoutLogprobs_choosesTheSameTokens_andReportsNoProbabilities() {
+    float[] logits = logits(0.1, 0.2, 0.4, 0.3);
+    SamplingOptions on = SamplingOptions.DEFAULTS.withTemperature(1f).withSeed(3);
+    SamplingOptions off = on.withLogprobs(false);
+    Sampler a = new Sampler(on);
+    Sampler b = new Sampler(off);
+    for (int i = 0; i < 50; i++) {
+      SampledToken x = a.sample(logits);
+      SampledToken y = b.sample(logits);
+      assertEquals(x.id(), y.id(), "draw " + i);
+      assertEquals(Math.log(new double[] {0.1, 0.2, 0.4, 0.3}[x.id()]), x.logprob(), 1e-5);
+      assertTrue(Float.isNaN(y.logprob()) && y.top().isEmpty(), "draw " + i + ": " + y);
+    }
+    assertTrue(Float.isNaN(new Sampler(SamplingOptions.DEFAULTS.withLogprobs(false)).sample(logits).logprob()));
+    assertTrue(SamplingOptions.DEFAULTS.logprobs(), "the defaults compute log-probabilities, as before");
+    assertTrue(SamplingOptions.DEFAULTS.withLogprobs(false).withTopLogprobs(2).logprobs(), "asking for alternatives turns them on");
+    assertThrows(InvalidRequestException.class, () -> new SamplingOptions(0f, 0, 1f, 1f, null, 2, false));
+  }
 }

@@ -41,7 +41,8 @@ record RequestMapping(String model, String prompt, int[] promptIds, int maxToken
         r.getTopP() == 0f ? SamplingOptions.DEFAULT_TOP_P : r.getTopP(),
         r.getRepetitionPenalty() == 0f ? SamplingOptions.DEFAULT_REPETITION_PENALTY : r.getRepetitionPenalty(),
         r.hasSeed() ? OptionalLong.of(r.getSeed()) : OptionalLong.empty(),
-        r.hasLogprobs() ? r.getLogprobs() : 0);
+        r.hasLogprobs() ? r.getLogprobs() : 0,
+        r.hasLogprobs()); // unasked, the sampler skips the log-sum-exp over the vocabulary
     for (String s : r.getStopList()) {
       if (s.isEmpty()) {
         throw new BadRequestException("stop strings must not be empty");
