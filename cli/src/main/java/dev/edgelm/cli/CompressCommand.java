@@ -27,6 +27,10 @@ import picocli.CommandLine.Spec;
         + "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on.",
     "kron: Kronecker-factored layers P(sum_r A_r (x) B_r)Q with permutation search (TQCompressor); --preset tq-gpt2 "
         + "or auto; with --calib the factors are refit on calibration activations, block group by block group.",
+    "prune: removes blocks of --ffn-block FFN channels chosen by reweighted group lasso on each layer's reconstruction "
+        + "(calibrated layer by layer on the already-pruned prefix), refits the survivors by least squares; the layers "
+        + "become narrower. --target-ratio counts the blocks' linear parameters; embeddings and head are excluded. "
+        + "Needs --calib; put it first in a chain, e.g. prune,int4.",
     "Chains: --method kron,int4 runs kron, then quantizes its factor matrices and the layers it left dense; a later "
         + "step calibrates on the model the earlier ones made. An option goes to the step that takes it; where two steps "
         + "take the same option, prefix it with the step: --int4.group-size 64."})
@@ -37,11 +41,11 @@ final class CompressCommand implements Callable<Integer> {
   Path model;
 
   @Option(names = "--method", required = true, paramLabel = "CHAIN",
-      description = "A method or a chain of them, in order: int8, int4, kron, e.g. kron,int4.")
+      description = "A method or a chain of them, in order: int8, int4, kron, prune, e.g. kron,int4 or prune,int4.")
   String method;
 
   @Option(names = "--calib", paramLabel = "FILE",
-      description = "Calibration text (UTF-8) for --algo scale or gptq, or for kron's activation-aware refit.")
+      description = "Calibration text (UTF-8) for --algo scale or gptq, for kron's activation-aware refit, or for prune.")
   Path calib;
 
   @Option(names = "--calib-sequences", defaultValue = "" + CalibrationOptions.DEFAULT_SEQUENCES,
@@ -69,20 +73,31 @@ final class CompressCommand implements Callable<Integer> {
    * also under a hidden {@code --<step>.<option>} spelling for chains whose steps share a name.
    */
   static void addMethodOptions(CommandSpec spec) {
+    // An option two methods share (kron's and prune's --target-ratio) is listed once with each one's line.
+    Map<String, List<String>> descriptions = new LinkedHashMap<>();
+    Map<String, Method.OptionSpec> first = new LinkedHashMap<>();
     for (Method.Kind kind : Method.KINDS) {
       for (Method.OptionSpec o : kind.options()) {
-        if (spec.findOption("--" + o.name()) == null) {
-          spec.addOption(option("--" + o.name(), o, false));
-        }
+        first.putIfAbsent(o.name(), o);
+        descriptions.computeIfAbsent(o.name(), n -> new java.util.ArrayList<>()).add(o.description());
+      }
+    }
+    for (Map.Entry<String, Method.OptionSpec> e : first.entrySet()) {
+      if (spec.findOption("--" + e.getKey()) == null) {
+        spec.addOption(option("--" + e.getKey(), e.getValue(), false, descriptions.get(e.getKey())));
+      }
+    }
+    for (Method.Kind kind : Method.KINDS) {
+      for (Method.OptionSpec o : kind.options()) {
         for (String step : kind.names()) {
-          spec.addOption(option("--" + step + "." + o.name(), o, true));
+          spec.addOption(option("--" + step + "." + o.name(), o, true, List.of(o.description())));
         }
       }
     }
   }
 
-  private static OptionSpec option(String name, Method.OptionSpec o, boolean hidden) {
-    OptionSpec.Builder b = OptionSpec.builder(name).description(o.description()).hidden(hidden);
+  private static OptionSpec option(String name, Method.OptionSpec o, boolean hidden, List<String> description) {
+    OptionSpec.Builder b = OptionSpec.builder(name).description(description.toArray(String[]::new)).hidden(hidden);
     return (o.flag() ? b.type(boolean.class).arity("0") : b.type(String.class).paramLabel(o.label())).build();
   }
 

@@ -119,9 +119,9 @@ class CompressCommandTest {
     Run twice = run("compress", "--model", m, "--method", "int8,int4", "--out", o);
     assertEquals(2, twice.exit());
     assertTrue(twice.err().contains("int4 cannot follow int8: the weights are already quantized"), twice.err());
-    Run unknown = run("compress", "--model", m, "--method", "kron,prune", "--out", o);
+    Run unknown = run("compress", "--model", m, "--method", "kron,tcsp", "--out", o);
     assertEquals(2, unknown.exit());
-    assertTrue(unknown.err().contains("unknown method 'prune' in --method kron,prune"), unknown.err());
+    assertTrue(unknown.err().contains("unknown method 'tcsp' in --method kron,tcsp"), unknown.err());
     Run missingStep = run("compress", "--model", m, "--method", "int4", "--kron.rank", "2", "--out", o);
     assertEquals(2, missingStep.exit());
     assertTrue(missingStep.err().contains("--kron.rank names step 'kron', which --method int4 does not have"), missingStep.err());

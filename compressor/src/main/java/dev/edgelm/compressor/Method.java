@@ -5,6 +5,8 @@ import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.kron.KronOptions;
 import dev.edgelm.compressor.kron.KronPreset;
 import dev.edgelm.compressor.kron.KroneckerCompressor;
+import dev.edgelm.compressor.prune.PruneOptions;
+import dev.edgelm.compressor.prune.Pruner;
 import dev.edgelm.compressor.quant.Algorithm;
 import dev.edgelm.compressor.quant.ClipScope;
 import dev.edgelm.compressor.quant.Precision;
@@ -22,9 +24,9 @@ import java.util.Locale;
  * option names it takes and how they parse, listed in {@link #KINDS}) and its implementation. No
  * front end (CLI, recipe) has a branch per method: they hand option maps to {@link MethodChain#parse}.
  */
-public sealed interface Method permits Method.Quantization, Method.Kronecker {
+public sealed interface Method permits Method.Quantization, Method.Kronecker, Method.Pruning {
   /** Every method, in the order help lists them. */
-  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND);
+  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND, Pruning.KIND);
 
   /** The step's name in a chain and in the descriptor: {@code int8}, {@code int4}, {@code kron}. */
   String name();
@@ -301,6 +303,104 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker {
       }
       String report = o.string("layer-report", null);
       return new Kronecker(k, report == null ? null : Path.of(report));
+    }
+  }
+
+  /**
+   * Structured pruning of FFN channel blocks chosen by reweighted group lasso on each layer's
+   * reconstruction, with a least-squares refit, see {@link Pruner}. Needs calibration text; runs on
+   * fp32 weights, so it comes first in a chain ({@code prune,int4}).
+   */
+  record Pruning(PruneOptions options) implements Method {
+    static final Kind KIND = new Kind(List.of("prune"), List.of(
+        new OptionSpec("target-ratio", "R", false, "prune: fraction of the blocks' linear parameters to remove, in (0, "
+            + PruneOptions.MAX_TARGET_RATIO + "]; embeddings and head are excluded (required)."),
+        new OptionSpec("granularity", "G", false, "prune: heads, ffn or both; this build prunes FFN channel"
+            + " blocks only (default: " + PruneOptions.DEFAULT_GRANULARITY.id() + ")."),
+        new OptionSpec("ffn-block", "K", false,
+            "prune: FFN channels per group (default: " + PruneOptions.DEFAULT_FFN_BLOCK + ")."),
+        new OptionSpec("criterion", "C", false, "prune: lasso (group lasso on reconstruction), magnitude or fluctuation"
+            + " (FLAP) (default: " + PruneOptions.DEFAULT_CRITERION.id() + ")."),
+        new OptionSpec("no-reweight", null, true, "prune --criterion lasso: plain group lasso, no reweighting."),
+        new OptionSpec("no-refit", null, true, "prune: keep the survivors' weights instead of refitting them by least squares.")),
+        Pruning::parse);
+
+    public Pruning {
+      if (options == null) {
+        throw new IllegalArgumentException("prune options are required");
+      }
+    }
+
+    @Override
+    public String name() {
+      return "prune";
+    }
+
+    @Override
+    public String idPart(boolean calibrated) {
+      return options.variantId();
+    }
+
+    @Override
+    public String calibrationMissing() {
+      return Pruner.missingCalibration();
+    }
+
+    @Override
+    public boolean usesCalibration() {
+      return true;
+    }
+
+    @Override
+    public String cannotFollow(List<Method> earlier) {
+      for (Method m : earlier) {
+        return "prune cannot follow " + m.name() + ": pruning needs the dense fp32 weights; put prune first, e.g. prune,"
+            + m.name();
+      }
+      return null;
+    }
+
+    @Override
+    public StepResult apply(ModelIr model, StepContext context) {
+      return Pruner.step(model, options, context);
+    }
+
+    private static Method parse(String name, StepOptions o) {
+      if (!o.has("target-ratio")) {
+        throw new UsageException("prune needs " + o.flag("target-ratio") + " R, the fraction of the blocks' linear parameters"
+            + " to remove, in (0, " + PruneOptions.MAX_TARGET_RATIO + "]");
+      }
+      double ratio = o.decimal("target-ratio", 0);
+      if (!(ratio > 0 && ratio <= PruneOptions.MAX_TARGET_RATIO)) {
+        throw new UsageException(o.flag("target-ratio") + " must be in (0, " + PruneOptions.MAX_TARGET_RATIO + "], got "
+            + o.string("target-ratio", ""));
+      }
+      String g = o.string("granularity", PruneOptions.DEFAULT_GRANULARITY.id());
+      PruneOptions.Granularity granularity;
+      try {
+        granularity = PruneOptions.Granularity.valueOf(g.strip().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(o.flag("granularity") + " must be heads, ffn or both, got '" + g + "'");
+      }
+      if (granularity != PruneOptions.Granularity.FFN) {
+        throw new UsageException(o.flag("granularity") + " " + granularity.id()
+            + " needs attention-head pruning, which this build does not have yet; pass --granularity ffn");
+      }
+      String c = o.string("criterion", PruneOptions.DEFAULT_CRITERION.id());
+      PruneOptions.Criterion criterion;
+      try {
+        criterion = PruneOptions.Criterion.valueOf(c.strip().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(o.flag("criterion") + " must be lasso, magnitude or fluctuation, got '" + c + "'");
+      }
+      if (o.has("no-reweight") && criterion != PruneOptions.Criterion.LASSO) {
+        throw new UsageException(o.flag("no-reweight") + " applies to --criterion lasso");
+      }
+      int block = o.integer("ffn-block", PruneOptions.DEFAULT_FFN_BLOCK);
+      if (block < 1) {
+        throw new UsageException(o.flag("ffn-block") + " must be at least 1, got " + block);
+      }
+      return new Pruning(new PruneOptions(ratio, granularity, block, criterion, !o.bool("no-reweight"), !o.bool("no-refit")));
     }
   }
 }

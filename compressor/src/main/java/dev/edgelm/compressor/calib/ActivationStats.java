@@ -10,13 +10,15 @@ public final class ActivationStats {
   private final int width;
   private final long rows;
   private final double[] gram;
+  private final double[] columnSums;
   private final float[] sample;
   private final int sampleRows;
 
-  ActivationStats(int width, long rows, double[] gram, float[] sample, int sampleRows) {
+  ActivationStats(int width, long rows, double[] gram, double[] columnSums, float[] sample, int sampleRows) {
     this.width = width;
     this.rows = rows;
     this.gram = gram;
+    this.columnSums = columnSums;
     this.sample = sample;
     this.sampleRows = sampleRows;
   }
@@ -34,6 +36,14 @@ public final class ActivationStats {
   /** XᵀX summed over every calibration row, [K, K] row-major; null unless {@link Statistic#GRAM} was collected. */
   public double[] gram() {
     return gram;
+  }
+
+  /**
+   * Xᵀ1 (each feature summed over every calibration row), [K]; collected with {@link Statistic#GRAM},
+   * so that a constant column (an intercept) can be appended to the Gram matrix.
+   */
+  public double[] columnSums() {
+    return columnSums;
   }
 
   /** Sampled rows of X, [sampleRows, K] row-major; null unless {@link Statistic#SAMPLE} was collected. */

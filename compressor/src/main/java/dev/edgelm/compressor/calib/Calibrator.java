@@ -61,6 +61,16 @@ public final class Calibrator {
    */
   public static Calibration collect(ModelIr base, CalibrationText text, Set<Statistic> statistics,
       CalibrationOptions options, Consumer<String> progress) {
+    return collect(base, text, statistics, options, progress, name -> true);
+  }
+
+  /**
+   * Like {@link #collect(ModelIr, CalibrationText, Set, CalibrationOptions, Consumer)}, for the
+   * linear layers {@code only} accepts: the graph is cut after the last of them, so a step that
+   * needs one layer's input (pruning, layer by layer) does not run the rest of the model.
+   */
+  public static Calibration collect(ModelIr base, CalibrationText text, Set<Statistic> statistics,
+      CalibrationOptions options, Consumer<String> progress, java.util.function.Predicate<String> only) {
     if (text.sequenceLength() > base.config().contextLength()) {
       throw new UsageException("calibration sequences of " + text.sequenceLength() + " tokens exceed the model's context of "
           + base.config().contextLength());
@@ -75,6 +85,9 @@ public final class Calibrator {
     Map<String, Linear> linears = new HashMap<>(base.linears());
     linears.put(ModelIr.HEAD, base.headLinear());
     for (Map.Entry<String, String> e : emitted.linearInputs().entrySet()) {
+      if (!only.test(e.getKey())) {
+        continue;
+      }
       valueOfLinear.put(e.getKey(), e.getValue());
       widths.put(e.getValue(), linears.get(e.getKey()).inFeatures());
     }
@@ -86,18 +99,22 @@ public final class Calibrator {
       int k = e.getValue();
       String flat = g.node("Reshape").in(e.getKey(), g.int64s(-1, k)).out("calibration/" + j + "/flat");
       String gram = null;
+      String sums = null;
       String sample = null;
       if (what.contains(Statistic.GRAM)) {
         gram = g.node("Gemm").in(flat, flat).attr(Attr.i("transA", 1)).out("calibration/" + j + "/gram");
         g.output(gram, DataType.FLOAT, k, k);
         outputs.add(gram);
+        sums = g.node("ReduceSum").in(flat, g.int64s(0)).attr(Attr.i("keepdims", 0)).out("calibration/" + j + "/sums");
+        g.output(sums, DataType.FLOAT, k);
+        outputs.add(sums);
       }
       if (rowsInput != null) {
         sample = g.node("Gather").in(flat, rowsInput).attr(Attr.i("axis", 0)).out("calibration/" + j + "/sample");
         g.output(sample, DataType.FLOAT, "sample_rows", k);
         outputs.add(sample);
       }
-      captures.add(new Capture(e.getKey(), k, gram, sample));
+      captures.add(new Capture(e.getKey(), k, gram, sums, sample));
       j++;
     }
     if (outputs.isEmpty()) {
@@ -107,7 +124,7 @@ public final class Calibrator {
     return new Run(text, what, options, progress, captures).run(g, valueOfLinear);
   }
 
-  private record Capture(String value, int width, String gramOutput, String sampleOutput) {}
+  private record Capture(String value, int width, String gramOutput, String sumsOutput, String sampleOutput) {}
 
   /** One calibration pass: the session, the accumulators, the sample plan. */
   private static final class Run {
@@ -117,6 +134,7 @@ public final class Calibrator {
     private final Consumer<String> progress;
     private final List<Capture> captures;
     private final double[][] grams;
+    private final double[][] sums;
     private final float[][] samples;
     private final long[] sampleRows;
 
@@ -128,6 +146,7 @@ public final class Calibrator {
       this.progress = progress;
       this.captures = captures;
       this.grams = new double[captures.size()][];
+      this.sums = new double[captures.size()][];
       this.samples = new float[captures.size()][];
       long total = text.tokens();
       this.sampleRows = what.contains(Statistic.SAMPLE) ? sampleOf(total, (int) Math.min(options.sampleRows(), total), options.seed()) : new long[0];
@@ -135,6 +154,7 @@ public final class Calibrator {
         int k = captures.get(i).width();
         if (what.contains(Statistic.GRAM)) {
           grams[i] = new double[k * k];
+          sums[i] = new double[k];
         }
         if (what.contains(Statistic.SAMPLE)) {
           samples[i] = new float[sampleRows.length * k];
@@ -168,7 +188,7 @@ public final class Calibrator {
       Map<String, ActivationStats> byValue = new HashMap<>();
       for (int i = 0; i < captures.size(); i++) {
         Capture c = captures.get(i);
-        byValue.put(c.value(), new ActivationStats(c.width(), text.tokens(), grams[i], samples[i], sampleRows.length));
+        byValue.put(c.value(), new ActivationStats(c.width(), text.tokens(), grams[i], sums[i], samples[i], sampleRows.length));
       }
       Map<String, ActivationStats> byLinear = new LinkedHashMap<>();
       valueOfLinear.forEach((linear, value) -> byLinear.put(linear, byValue.get(value)));
@@ -223,6 +243,7 @@ public final class Calibrator {
               Capture c = captures.get(i);
               if (c.gramOutput() != null) {
                 add(grams[i], ((OnnxTensor) result.get(c.gramOutput()).orElseThrow()).getFloatBuffer());
+                add(sums[i], ((OnnxTensor) result.get(c.sumsOutput()).orElseThrow()).getFloatBuffer());
               }
               if (c.sampleOutput() != null && local.length > 0) {
                 ((OnnxTensor) result.get(c.sampleOutput()).orElseThrow()).getFloatBuffer()

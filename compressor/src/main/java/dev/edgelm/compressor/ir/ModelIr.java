@@ -110,6 +110,24 @@ public record ModelIr(
     return n;
   }
 
+  /** Each layer's FFN width: {@code intermediateSize} unless the layer was pruned. */
+  public int[] ffnWidths() {
+    return blocks.stream().mapToInt(b -> b.up().outFeatures()).toArray();
+  }
+
+  /**
+   * The descriptor's architecture: the configuration, and the per-layer FFN widths when some layer
+   * has fewer channels than {@code intermediateSize}.
+   */
+  public dev.edgelm.proto.v1.Architecture architecture() {
+    dev.edgelm.proto.v1.Architecture.Builder a = config.toProto().toBuilder();
+    int[] widths = ffnWidths();
+    if (java.util.Arrays.stream(widths).anyMatch(w -> w != config.intermediateSize())) {
+      java.util.Arrays.stream(widths).forEach(a::addLayerIntermediateSizes);
+    }
+    return a.build();
+  }
+
   /** Validates that every layer has the shape the configuration implies. */
   private record ShapeCheck(ModelConfig c) {
     void check(EmbeddingTable emb, Tensor pos, List<Block> blocks, Norm finalNorm, Linear head) {
@@ -130,13 +148,16 @@ public record ModelIr(
         norm(p + "mlp_norm", b.mlpNorm());
         linear(p + "attn.qkv", b.qkv(), d, c.queryWidth() + 2 * c.kvWidth());
         linear(p + "attn.out", b.attnOut(), c.queryWidth(), d);
-        linear(p + "mlp.up", b.up(), d, c.intermediateSize());
-        linear(p + "mlp.down", b.down(), c.intermediateSize(), d);
+        // A pruned layer keeps fewer FFN channels than intermediate_size; every layer keeps one at least.
+        int f = b.up().outFeatures();
+        expect(p + "mlp width", f >= 1 && f <= c.intermediateSize(), String.valueOf(f), "1.." + c.intermediateSize());
+        linear(p + "mlp.up", b.up(), d, f);
+        linear(p + "mlp.down", b.down(), f, d);
         if (c.family() == Family.LLAMA) {
           if (b.gate() == null) {
             throw new IllegalArgumentException(p + "mlp.gate is missing (SwiGLU needs it)");
           }
-          linear(p + "mlp.gate", b.gate(), d, c.intermediateSize());
+          linear(p + "mlp.gate", b.gate(), d, f);
         } else if (b.gate() != null) {
           throw new IllegalArgumentException(p + "mlp.gate given for a " + c.family().id() + " model");
         }

@@ -176,7 +176,7 @@ public final class PackageWriter {
         .setSchemaVersion(SCHEMA_VERSION)
         .setId(variant.id())
         .setModel(variant.model())
-        .setArchitecture(ir.config().toProto())
+        .setArchitecture(ir.architecture())
         .setMethod(variant.method())
         .addAllChain(variant.chain())
         .setParameterCount(ir.parameterCount())

@@ -1,0 +1,68 @@
+package dev.edgelm.compressor.prune;
+
+import java.util.Locale;
+
+/**
+ * How {@code prune} removes structure: what fraction of the blocks' linear parameters, which kind of
+ * group, how groups are chosen.
+ *
+ * @param targetRatio fraction of the blocks' linear parameters to remove (embeddings and head
+ *     excluded), in (0, 0.9]
+ * @param granularity which groups may be removed
+ * @param ffnBlock FFN channels per group (their columns of up and gate, bias entries, rows of down)
+ * @param criterion how groups are scored
+ * @param reweight lasso: refresh γ_g = 1/(‖W'_g‖ + 1e-3) every {@link GroupLasso#REWEIGHT_INTERVAL}
+ *     iterations (the seed's reweighted group lasso); false is plain group lasso
+ * @param refit refit the survivors by least squares with an intercept; false keeps their weights
+ *     (fluctuation then compensates the bias with the removed channels' means, as FLAP does)
+ */
+public record PruneOptions(double targetRatio, Granularity granularity, int ffnBlock, Criterion criterion, boolean reweight,
+    boolean refit) {
+  public static final double MAX_TARGET_RATIO = 0.9;
+  public static final int DEFAULT_FFN_BLOCK = 16;
+  /** ffn until head pruning is built (heads and both are refused with a message until then). */
+  public static final Granularity DEFAULT_GRANULARITY = Granularity.FFN;
+  public static final Criterion DEFAULT_CRITERION = Criterion.LASSO;
+
+  public PruneOptions {
+    if (!(targetRatio > 0 && targetRatio <= MAX_TARGET_RATIO)) {
+      throw new IllegalArgumentException("target ratio must be in (0, " + MAX_TARGET_RATIO + "], got " + targetRatio);
+    }
+    if (ffnBlock < 1) {
+      throw new IllegalArgumentException("FFN block must be at least 1 channel, got " + ffnBlock);
+    }
+    if (granularity == null || criterion == null) {
+      throw new IllegalArgumentException("granularity and criterion are required");
+    }
+  }
+
+  /** Which groups a pruning step may remove. */
+  public enum Granularity {
+    HEADS, FFN, BOTH;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** How groups are scored. */
+  public enum Criterion {
+    /** (Reweighted) group lasso on the consumer's reconstruction error. */
+    LASSO,
+    /** The group's weights' squared norm (no activations). */
+    MAGNITUDE,
+    /** FLAP's fluctuation: each channel's activation variance times its outgoing weights' squared norm. */
+    FLUCTUATION;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** E.g. {@code prune-ffn-0.3-lasso-rw}. */
+  public String variantId() {
+    String r = String.format(Locale.ROOT, "%.2f", targetRatio).replaceAll("0+$", "").replaceAll("\\.$", "");
+    return "prune-" + granularity.id() + "-" + r + "-" + criterion.id()
+        + (criterion == Criterion.LASSO && reweight ? "-rw" : "") + (refit ? "" : "-norefit");
+  }
+}
