@@ -83,11 +83,14 @@ final class SendWindow {
     if (mayContinue()) {
       return 0;
     }
-    gauges.paused(true); // first, so that the gauge never goes below zero when a sender resumes at once
+    // The stop's number before its flag: once a sender can see the flag (and resume, and the stream stop again),
+    // this number is already the latest, so no timer or lending decision taken for it can apply to a later stop.
+    long stop = pauses.incrementAndGet();
+    gauges.paused(true); // before the flag too, so that the gauge never goes below zero when a sender resumes at once
     paused.set(true);
     // A send may have completed since the look above: look again, so that no wake-up is lost.
     if (!mayContinue() || !paused.compareAndSet(true, false)) {
-      return pauses.incrementAndGet();
+      return stop;
     }
     gauges.paused(false);
     return 0;

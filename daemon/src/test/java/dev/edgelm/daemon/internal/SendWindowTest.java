@@ -202,30 +202,32 @@ class SendWindowTest {
       assertFalse(window.paused(), state);
     }
 
-    /** The decode worker: one message per step until the window is full. */
+    /**
+     * The decode worker: one message per step until the window is full. Two steps may never overlap; a worker that
+     * has set the pause flag is done with the stream (it only returns), so a sender may resume it onto another thread
+     * before {@code pauseIfFull} has returned here — that is not a double resume, and is not counted as one.
+     */
     void produce() {
-      if (running.incrementAndGet() != 1) {
-        violation.compareAndSet(null, "the producer ran on two threads at once (a double resume)");
-      }
       while (true) {
+        if (running.incrementAndGet() != 1) {
+          violation.compareAndSet(null, "the producer ran on two threads at once (a double resume)");
+        }
         int n = produced.incrementAndGet();
         if (!window.discarding()) {
           window.produced();
           unsent.add(Boolean.TRUE);
         }
+        running.decrementAndGet();
         if (n == total) {
-          running.decrementAndGet();
           finished.countDown();
           return;
         }
         long pause = window.pauseIfFull();
         if (pause != 0) {
           stops.incrementAndGet();
-          running.decrementAndGet();
           return;
         }
         if (random.nextInt(8) == 0) { // hand the thread over, as a worker does when others wait
-          running.decrementAndGet();
           workers.execute(this::produce);
           return;
         }
