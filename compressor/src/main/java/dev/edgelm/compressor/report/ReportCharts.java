@@ -63,13 +63,18 @@ final class ReportCharts {
     return all;
   }
 
-  /** Writes the charts into {@code dir}; removes a speed chart left by an earlier report when speed was not measured. */
-  static void write(VariantReport.Report r, Path dir) throws IOException {
+  /**
+   * Writes the charts into {@code dir}; when speed was not measured, removes the speed chart an earlier report left
+   * ({@code staleSpeedIsOurs}: that report's files say it drew one), and nothing else.
+   */
+  static void write(VariantReport.Report r, Path dir, boolean staleSpeedIsOurs) throws IOException {
     System.setProperty("java.awt.headless", "true");
     ChartUtils.saveChartAsPNG(dir.resolve(QUALITY).toFile(),
         chart(r, r.model() + ": quality against package size", List.of(PERPLEXITY_RATIO, KL)), WIDTH, QUALITY_HEIGHT);
     if (measured(r, DECODE_SPEED).isEmpty()) {
-      Files.deleteIfExists(dir.resolve(SPEED));
+      if (staleSpeedIsOurs) {
+        Files.deleteIfExists(dir.resolve(SPEED));
+      }
     } else {
       ChartUtils.saveChartAsPNG(dir.resolve(SPEED).toFile(),
           chart(r, r.model() + ": decode speed against package size", List.of(DECODE_SPEED)), WIDTH, SPEED_HEIGHT);

@@ -28,11 +28,28 @@ final class ReportFiles {
   static void write(VariantReport.Report r, Path dir) {
     try {
       Files.createDirectories(dir);
+      boolean speedChartIsOurs = earlierReportDrewSpeed(dir); // read before report.json is replaced
       Files.writeString(dir.resolve(MARKDOWN), markdown(r), StandardCharsets.UTF_8);
       Files.writeString(dir.resolve(JSON), json(r), StandardCharsets.UTF_8);
-      ReportCharts.write(r, dir);
+      ReportCharts.write(r, dir, speedChartIsOurs);
     } catch (IOException e) {
       throw new OutputException("cannot write the report into " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Whether {@code dir} holds an earlier edgelm report that drew {@code speed.png} (its report.json lists a decode-speed
+   * frontier): only then is a speed chart there ours to remove.
+   */
+  private static boolean earlierReportDrewSpeed(Path dir) {
+    Path json = dir.resolve(JSON);
+    if (!Files.isRegularFile(json)) {
+      return false;
+    }
+    try {
+      return new ObjectMapper().readTree(json.toFile()).path("pareto_frontiers").has("decode_tokens_per_second");
+    } catch (IOException | RuntimeException e) {
+      return false; // not a report of ours
     }
   }
 

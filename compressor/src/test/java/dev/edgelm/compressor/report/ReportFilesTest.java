@@ -90,7 +90,8 @@ class ReportFilesTest {
 
   @Test
   void write_withoutSpeed_drawsNoSpeedChartAndRemovesAStaleOne() throws IOException {
-    Files.write(tmp.resolve(ReportCharts.SPEED), new byte[] {1, 2, 3});
+    ReportFiles.write(report(true), tmp); // an earlier report that drew speed.png
+    assertTrue(Files.exists(tmp.resolve(ReportCharts.SPEED)));
 
     ReportFiles.write(report(false), tmp);
 
@@ -99,5 +100,15 @@ class ReportFilesTest {
     String md = Files.readString(tmp.resolve(ReportFiles.MARKDOWN));
     assertFalse(md.contains("speed.png"), md);
     assertTrue(md.contains("Decode speed was not measured"), md);
+  }
+
+  @Test
+  void write_withoutSpeed_leavesASpeedPngThatNoReportOfOursDrew() throws IOException {
+    Files.write(tmp.resolve(ReportCharts.SPEED), new byte[] {1, 2, 3}); // the user's file, not an earlier report's
+
+    ReportFiles.write(report(false), tmp);
+
+    assertTrue(Files.exists(tmp.resolve(ReportCharts.SPEED)), "a speed.png no edgelm report drew is not ours to delete");
+    assertFalse(Files.readString(tmp.resolve(ReportFiles.MARKDOWN)).contains("speed.png"));
   }
 }
