@@ -1,7 +1,6 @@
 package dev.edgelm.cli;
 
-import dev.edgelm.proto.Units;
-import dev.edgelm.cli.hub.ProgressBar;
+import dev.edgelm.cli.hub.PublishCommand;
 import dev.edgelm.cli.hub.RegistryOptionsMixin;
 import dev.edgelm.cli.hub.StoreOptionMixin;
 import dev.edgelm.cli.release.Recipe;
@@ -18,9 +17,6 @@ import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.compressor.report.DecodeSpeed;
 import dev.edgelm.compressor.report.VariantReport;
 import dev.edgelm.engine.ModelPackage;
-import dev.edgelm.hub.Hub;
-import dev.edgelm.hub.PublishOptions;
-import dev.edgelm.hub.PublishResult;
 import dev.edgelm.hub.Reference;
 import dev.edgelm.hub.SigningKeys;
 import dev.edgelm.proto.EdgelmVersion;
@@ -179,20 +175,7 @@ final class ReleaseCommand implements Callable<Integer> {
       err.println("report: " + reportDir.resolve("report.md"));
     }
 
-    if (key == null) {
-      err.println("edgelm: warning: publishing " + target + " unsigned: hosts that trust a key will refuse it; "
-          + "sign with --sign KEY (make one with 'edgelm keygen')");
-    }
-    PublishResult r;
-    try (Hub h = Hub.open(registry.applyTo(store.toOptions()))) {
-      r = h.publish(published, target, PublishOptions.DEFAULT.withSigningKey(key),
-          new ProgressBar(err, System.console() != null, "publishing"));
-    }
-    err.println("published " + r.variants().size() + " variants to " + target + " (" + Units.size(r.bytesUploaded()) + " uploaded, "
-        + Units.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
-    err.flush();
-    spec.commandLine().getOut().println(r.reference());
-    spec.commandLine().getOut().flush();
+    PublishCommand.publish(spec, store, registry, published, target, key);
     return ExitCodes.OK;
   }
 

@@ -52,6 +52,17 @@ public final class PublishCommand implements Callable<Integer> {
         throw InputFileException.of("--sign", signingKey, e);
       }
     }
+    publish(spec, store, registry, packages, target, key);
+    return ExitCodes.OK;
+  }
+
+  /**
+   * Publishes {@code packages} as one release at {@code target} (signed when {@code key} is given, with a warning when
+   * not), reporting progress and the variants on stderr and the release's reference on stdout. Shared with {@code
+   * edgelm release}.
+   */
+  public static void publish(CommandSpec spec, StoreOptionMixin store, RegistryOptionsMixin registry, List<Path> packages,
+      Reference target, PrivateKey key) {
     PrintWriter err = spec.commandLine().getErr();
     if (key == null) {
       err.println("edgelm: warning: publishing " + target + " unsigned: hosts that trust a key will refuse it; "
@@ -65,11 +76,11 @@ public final class PublishCommand implements Callable<Integer> {
     for (Map.Entry<String, dev.edgelm.hub.Digest> v : r.variants().entrySet()) {
       err.println("  variant " + v.getKey() + "  " + v.getValue());
     }
-    err.println("published " + r.variants().size() + (r.variants().size() == 1 ? " variant" : " variants") + " to " + target + " (" + Units.size(r.bytesUploaded()) + " uploaded, "
-        + Units.size(r.bytesAlreadyPresent()) + " already there)" + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
+    err.println("published " + r.variants().size() + (r.variants().size() == 1 ? " variant" : " variants") + " to " + target + " ("
+        + Units.size(r.bytesUploaded()) + " uploaded, " + Units.size(r.bytesAlreadyPresent()) + " already there)"
+        + (r.signatureKeyId() != null ? ", signed by " + r.signatureKeyId() : ""));
     err.flush();
     spec.commandLine().getOut().println(r.reference());
     spec.commandLine().getOut().flush();
-    return ExitCodes.OK;
   }
 }
