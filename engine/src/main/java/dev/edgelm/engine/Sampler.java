@@ -14,9 +14,9 @@ import java.util.SplittableRandom;
  * reproducible) and the set of tokens seen so far. Not thread-safe. Never touches the caller's
  * logits array.
  *
- * <p>Cost per token is O(V) plus O(V log m) for truncation to the m most likely tokens; top-p
- * without top-k looks at the 64 most likely tokens first and widens only when they do not reach p,
- * so a full sort of the vocabulary happens only for very flat distributions.
+ * <p>Cost per token is O(V) plus O(V log k) for truncation to the k most likely tokens; top-p
+ * without top-k looks at the 64 most likely tokens first and, when they do not reach p, finds the
+ * nucleus by an expected-O(V) threshold search ({@link Nucleus}) instead of sorting the vocabulary.
  */
 public final class Sampler {
   private static final int NUCLEUS_FIRST_LOOK = 64;
@@ -25,6 +25,8 @@ public final class Sampler {
   private final SplittableRandom random;
   private final BitSet seen = new BitSet();
   private float[] work = new float[0];
+  private double[] weights = new double[0];
+  private final Nucleus nucleus = new Nucleus();
 
   public Sampler(SamplingOptions options) {
     this.options = options;
@@ -87,37 +89,35 @@ public final class Sampler {
     if (k == v && options.topP() >= 1f) {
       return drawAmong(w, null, v, invT);
     }
-    int[] kept;
-    int count;
     if (options.topP() >= 1f) {
-      kept = topIndices(w, k);
-      count = k;
-    } else {
-      double max = k == v ? w[Logits.argmax(w)] : Double.NaN;
-      double z = 0;
-      if (k == v) {
-        for (float x : w) {
-          z += Math.exp((x - max) * invT);
-        }
-      }
-      int look = k == v ? Math.min(NUCLEUS_FIRST_LOOK, v) : k;
-      while (true) {
-        kept = topIndices(w, look);
-        if (k < v) {
-          max = w[kept[0]];
-          for (int t : kept) {
-            z += Math.exp((w[t] - max) * invT);
-          }
-        }
-        count = nucleusSize(w, kept, max, z, invT);
-        if (count > 0 || look == k) {
-          count = count > 0 ? count : look;
-          break;
-        }
-        look = (int) Math.min(k, (long) look * 8);
-      }
+      return drawAmong(w, topIndices(w, k), k, invT);
     }
-    return drawAmong(w, kept, count, invT);
+    if (k < v) {
+      int[] kept = topIndices(w, k);
+      double max = w[kept[0]];
+      double z = 0;
+      for (int t : kept) {
+        z += Math.exp((w[t] - max) * invT);
+      }
+      int count = nucleusSize(w, kept, max, z, invT);
+      return drawAmong(w, kept, count > 0 ? count : k, invT);
+    }
+    // Top-p over the whole vocabulary: weigh every token once; a peaked distribution is settled
+    // by the 64 most likely tokens, a flat one by the O(V) threshold search.
+    double max = w[Logits.argmax(w)];
+    if (weights.length != v) {
+      weights = new double[v];
+    }
+    double z = 0;
+    for (int i = 0; i < v; i++) {
+      z += weights[i] = Math.exp((w[i] - max) * invT);
+    }
+    int[] kept = topIndices(w, Math.min(NUCLEUS_FIRST_LOOK, v));
+    int count = nucleusSize(w, kept, max, z, invT);
+    if (count > 0) {
+      return drawAmong(w, kept, count, invT);
+    }
+    return nucleus.draw(weights, v, z, options.topP(), random);
   }
 
   /** Smallest prefix of {@code kept} whose probability reaches top-p, or 0 if all of them do not. */
