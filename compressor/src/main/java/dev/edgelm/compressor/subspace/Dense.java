@@ -12,13 +12,13 @@ final class Dense {
   private Dense() {}
 
   /** diag(s)·W: row i of W scaled by s[i]. */
-  static Tensor scaleRows(Tensor w, float[] s, double factor) {
+  static Tensor scaleRows(Tensor w, float[] s) {
     int r = w.rows();
     int c = w.cols();
     float[] a = w.data();
     float[] out = new float[a.length];
     for (int i = 0; i < r; i++) {
-      double f = s == null ? factor : s[i] * factor;
+      double f = s[i];
       for (int j = 0; j < c; j++) {
         out[i * c + j] = (float) (a[i * c + j] * f);
       }

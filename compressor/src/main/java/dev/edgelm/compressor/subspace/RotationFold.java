@@ -70,7 +70,7 @@ final class RotationFold {
   private static Linear reader(Linear l, Norm n) {
     Tensor w = l.weight().toDense();
     Tensor bias = n.isRms() ? l.bias() : Dense.shiftBias(n.bias().data(), w, l.bias());
-    return Linear.dense(Dense.scaleRows(w, n.weight().data(), 1), bias);
+    return Linear.dense(Dense.scaleRows(w, n.weight().data()), bias);
   }
 
   private static Linear writer(Linear l, boolean centre) {
