@@ -31,6 +31,10 @@ import picocli.CommandLine.Spec;
         + "(calibrated layer by layer on the already-pruned prefix), refits the survivors by least squares; the layers "
         + "become narrower. --target-ratio counts the blocks' linear parameters; embeddings and head are excluded. "
         + "Needs --calib; put it first in a chain, e.g. prune,int4.",
+    "subspace: a smaller hidden size (TCSP): the norms folded exactly into a rotation-invariant form, then one "
+        + "projection onto the top eigenvectors of the calibration features; --target-ratio is the fraction of the "
+        + "hidden size to remove (or --hidden K), K rounded to a multiple of 16. Needs --calib; after prune, before "
+        + "quantization, e.g. subspace,int4.",
     "Chains: --method kron,int4 runs kron, then quantizes its factor matrices and the layers it left dense; a later "
         + "step calibrates on the model the earlier ones made. An option goes to the step that takes it; where two steps "
         + "take the same option, prefix it with the step: --int4.group-size 64."})
@@ -41,7 +45,7 @@ final class CompressCommand implements Callable<Integer> {
   Path model;
 
   @Option(names = "--method", required = true, paramLabel = "CHAIN",
-      description = "A method or a chain of them, in order: int8, int4, kron, prune, e.g. kron,int4 or prune,int4.")
+      description = "A method or a chain of them, in order: int8, int4, kron, prune, subspace, e.g. kron,int4 or prune,int4.")
   String method;
 
   @Option(names = "--calib", paramLabel = "FILE",

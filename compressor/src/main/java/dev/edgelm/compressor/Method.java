@@ -12,6 +12,8 @@ import dev.edgelm.compressor.quant.ClipScope;
 import dev.edgelm.compressor.quant.Precision;
 import dev.edgelm.compressor.quant.QuantizationOptions;
 import dev.edgelm.compressor.quant.Quantizer;
+import dev.edgelm.compressor.subspace.SubspaceCompressor;
+import dev.edgelm.compressor.subspace.SubspaceOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -24,9 +26,9 @@ import java.util.Locale;
  * option names it takes and how they parse, listed in {@link #KINDS}) and its implementation. No
  * front end (CLI, recipe) has a branch per method: they hand option maps to {@link MethodChain#parse}.
  */
-public sealed interface Method permits Method.Quantization, Method.Kronecker, Method.Pruning {
+public sealed interface Method permits Method.Quantization, Method.Kronecker, Method.Pruning, Method.Subspace {
   /** Every method, in the order help lists them. */
-  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND, Pruning.KIND);
+  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND, Pruning.KIND, Subspace.KIND);
 
   /** The step's name in a chain and in the descriptor: {@code int8}, {@code int4}, {@code kron}. */
   String name();
@@ -401,6 +403,84 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
         throw new UsageException(o.flag("ffn-block") + " must be at least 1, got " + block);
       }
       return new Pruning(new PruneOptions(ratio, granularity, block, criterion, !o.bool("no-reweight"), !o.bool("no-refit")));
+    }
+  }
+
+  /**
+   * A smaller hidden size by one global orthogonal projection (TCSP) after an exact
+   * rotation-invariant fold of the norms, see {@link SubspaceCompressor}. Needs calibration text and
+   * fp32 weights: after prune, before quantization ({@code prune,subspace,int4}).
+   */
+  record Subspace(SubspaceOptions options) implements Method {
+    static final Kind KIND = new Kind(List.of("subspace"), List.of(
+        new OptionSpec("hidden", "K", false, "subspace: hidden size to keep, rounded to a multiple of "
+            + SubspaceOptions.MULTIPLE + " (or --target-ratio)."),
+        new OptionSpec("target-ratio", "R", false, "subspace: fraction of the hidden size to remove, in (0, 1) (or --hidden)."),
+        new OptionSpec("per-boundary", null, true, "subspace: one basis per residual boundary (SliceGPT); not built yet."),
+        new OptionSpec("untie-head", null, true,
+            "subspace: give a tied head its own K x vocab matrix instead of the small adapter (larger; for comparison).")),
+        Subspace::parse);
+
+    public Subspace {
+      if (options == null) {
+        throw new IllegalArgumentException("subspace options are required");
+      }
+    }
+
+    @Override
+    public String name() {
+      return "subspace";
+    }
+
+    @Override
+    public String idPart(boolean calibrated) {
+      return options.variantId();
+    }
+
+    @Override
+    public String calibrationMissing() {
+      return SubspaceCompressor.missingCalibration();
+    }
+
+    @Override
+    public boolean usesCalibration() {
+      return true;
+    }
+
+    @Override
+    public String cannotFollow(List<Method> earlier) {
+      for (Method m : earlier) {
+        if (!(m instanceof Pruning)) {
+          return "subspace cannot follow " + m.name() + ": the projection needs dense fp32 weights, once; put it after prune"
+              + " and before quantization, e.g. subspace,int4";
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public StepResult apply(ModelIr model, StepContext context) {
+      return SubspaceCompressor.step(model, options, context);
+    }
+
+    private static Method parse(String name, StepOptions o) {
+      if (o.has("per-boundary")) {
+        throw new UsageException(o.flag("per-boundary") + " (one basis per residual boundary) is not built yet; drop it"
+            + " to use the global projection");
+      }
+      if (o.has("hidden") == o.has("target-ratio")) {
+        throw new UsageException("subspace needs exactly one of " + o.flag("hidden") + " K (the hidden size to keep) and "
+            + o.flag("target-ratio") + " R (the fraction of it to remove, in (0, 1))");
+      }
+      int hidden = o.integer("hidden", 0);
+      double ratio = o.decimal("target-ratio", 0);
+      if (o.has("hidden") && hidden < 1) {
+        throw new UsageException(o.flag("hidden") + " must be a positive hidden size, got " + o.string("hidden", ""));
+      }
+      if (o.has("target-ratio") && !(ratio > 0 && ratio < 1)) {
+        throw new UsageException(o.flag("target-ratio") + " must be in (0, 1), got " + o.string("target-ratio", ""));
+      }
+      return new Subspace(new SubspaceOptions(hidden, ratio, o.bool("untie-head")));
     }
   }
 }

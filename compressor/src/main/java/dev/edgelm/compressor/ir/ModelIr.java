@@ -15,8 +15,12 @@ import java.util.Map;
  * {@code layers.<i>.attn.out}, {@code layers.<i>.mlp.up}, {@code layers.<i>.mlp.gate} (SwiGLU only),
  * {@code layers.<i>.mlp.down}, and {@code head} when the head is not tied to the embedding.
  *
+ * <p>A GPT-2 model normally has LayerNorms; after the subspace step's fold it has RMSNorms (its
+ * stream is centred by its writers), and a tied head may read through a {@link HeadAdapter}.
+ *
  * @param positionEmbedding learned positions [context, hidden] (GPT-2), or null (rotary)
  * @param head the output head, or null when it is tied to {@code tokenEmbedding}
+ * @param headAdapter what a tied head reads the final norm's output through, or null (see {@link HeadAdapter})
  */
 public record ModelIr(
     ModelConfig config,
@@ -24,13 +28,25 @@ public record ModelIr(
     Tensor positionEmbedding,
     List<Block> blocks,
     Norm finalNorm,
-    Linear head) {
+    Linear head,
+    HeadAdapter headAdapter) {
 
   public static final String HEAD = "head";
 
   public ModelIr {
     blocks = List.copyOf(blocks);
     new ShapeCheck(config).check(tokenEmbedding, positionEmbedding, blocks, finalNorm, head);
+    if (headAdapter != null && (head != null || headAdapter.dim() != config.hiddenSize()
+        || (headAdapter.rowMeans() != null && headAdapter.rowMeans().size() != config.vocabSize()))) {
+      throw new IllegalArgumentException("a head adapter needs a tied head and " + config.hiddenSize() + " inputs"
+          + (headAdapter.rowMeans() != null ? " and " + config.vocabSize() + " row means" : ""));
+    }
+  }
+
+  /** A model without a head adapter. */
+  public ModelIr(ModelConfig config, EmbeddingTable tokenEmbedding, Tensor positionEmbedding, List<Block> blocks,
+      Norm finalNorm, Linear head) {
+    this(config, tokenEmbedding, positionEmbedding, blocks, finalNorm, head, null);
   }
 
   /** The output head, whether tied or not. */
@@ -82,17 +98,22 @@ public record ModelIr(
     };
     List<Block> nbs = new ArrayList<>(blocks);
     nbs.set(i, nb);
-    return new ModelIr(config, tokenEmbedding, positionEmbedding, nbs, finalNorm, head);
+    return new ModelIr(config, tokenEmbedding, positionEmbedding, nbs, finalNorm, head, headAdapter);
   }
 
-  /** A copy with an explicit (untied) head. */
+  /** A copy with an explicit (untied) head; a head adapter is kept only while the head stays tied. */
   public ModelIr withHead(Linear newHead) {
     return new ModelIr(config.withTiedEmbeddings(newHead == null), tokenEmbedding, positionEmbedding,
-        blocks, finalNorm, newHead);
+        blocks, finalNorm, newHead, newHead == null ? headAdapter : null);
   }
 
   public ModelIr withTokenEmbedding(EmbeddingTable table) {
-    return new ModelIr(config, table, positionEmbedding, blocks, finalNorm, head);
+    return new ModelIr(config, table, positionEmbedding, blocks, finalNorm, head, headAdapter);
+  }
+
+  /** A copy whose tied head reads through {@code adapter} (null: directly). */
+  public ModelIr withHeadAdapter(HeadAdapter adapter) {
+    return new ModelIr(config, tokenEmbedding, positionEmbedding, blocks, finalNorm, head, adapter);
   }
 
   /** Parameters stored, each counted once (a tied head adds none). */
@@ -106,6 +127,9 @@ public record ModelIr(
     }
     if (head != null) {
       n += head.parameterCount();
+    }
+    if (headAdapter != null) {
+      n += headAdapter.parameterCount();
     }
     return n;
   }
@@ -170,9 +194,9 @@ public record ModelIr(
 
     private void norm(String name, Norm n) {
       expect(name, n.weight().size() == c.hiddenSize(), String.valueOf(n.weight().size()), String.valueOf(c.hiddenSize()));
-      boolean wantRms = c.family() == Family.LLAMA;
-      if (n.isRms() != wantRms) {
-        throw new IllegalArgumentException(name + " must be " + (wantRms ? "an RMSNorm (no bias)" : "a LayerNorm (with bias)"));
+      // GPT-2's LayerNorms become RMSNorms when the subspace step centres the stream instead.
+      if (c.family() == Family.LLAMA && !n.isRms()) {
+        throw new IllegalArgumentException(name + " must be an RMSNorm (no bias)");
       }
     }
 

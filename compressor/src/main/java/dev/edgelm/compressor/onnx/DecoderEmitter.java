@@ -2,6 +2,7 @@ package dev.edgelm.compressor.onnx;
 
 import dev.edgelm.compressor.ir.Block;
 import dev.edgelm.compressor.ir.Family;
+import dev.edgelm.compressor.ir.HeadAdapter;
 import dev.edgelm.compressor.ir.Linear;
 import dev.edgelm.compressor.ir.ModelConfig;
 import dev.edgelm.compressor.ir.ModelIr;
@@ -142,11 +143,18 @@ public final class DecoderEmitter {
     }
     String normed = emitNorm(ir.finalNorm(), h, "final_norm");
     // The head runs only on the last logits_to_keep positions (0 = all): Slice from -k to the end.
-    // Calibration still sees every position's input to the head (it captures normed).
+    // Calibration still sees every position's input to the head (it captures normed, or the
+    // adapter's output where a tied head has one).
     String start = g.node("Neg").in(keep).out("logits_select/start");
-    String selected = g.node("Slice").in(normed, start, g.int64s(Long.MAX_VALUE), g.int64s(1)).out("logits_select/rows");
-    linearInputs.put(ModelIr.HEAD, normed);
-    String logits = ir.headLinear().emit(g, selected, ModelIr.HEAD);
+    java.util.function.UnaryOperator<String> select = v -> g.node("Slice")
+        .in(v, start, g.int64s(Long.MAX_VALUE), g.int64s(1)).out("logits_select/" + v.replace('/', '_'));
+    HeadAdapter adapter = ir.headAdapter();
+    HeadAdapter.Emitted adapted = adapter == null ? null : adapter.emit(g, normed, select);
+    linearInputs.put(ModelIr.HEAD, adapted == null ? normed : adapted.all());
+    String logits = ir.headLinear().emit(g, adapted == null ? select.apply(normed) : adapted.selected(), ModelIr.HEAD);
+    if (adapted != null) {
+      logits = adapter.finish(g, adapted, logits);
+    }
     g.node("Identity").in(logits).out("logits");
     g.output("logits", DataType.FLOAT, BATCH, LOGITS_ROWS, c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
