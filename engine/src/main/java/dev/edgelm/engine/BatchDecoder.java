@@ -140,10 +140,7 @@ public final class BatchDecoder implements AutoCloseable {
       if (usedShared >= fromCache) {
         block.copyPositions(usedBest.index, row.index, usedShared);
       } else {
-        int bt = prefixes.blockTokens();
-        for (int b = 0; b < cached.size(); b++) {
-          block.write(row.index, b * bt, bt, cached.get(b));
-        }
+        prefixes.restore(cached, block, row.index);
       }
     }
     row.inUse = true;
@@ -287,22 +284,6 @@ public final class BatchDecoder implements AutoCloseable {
     }
   }
 
-  /** Stores a released row's full blocks in the block cache (those not there yet). */
-  private void remember(Row row) {
-    if (prefixes == null || row.resident < prefixes.blockTokens()) {
-      return;
-    }
-    int bt = prefixes.blockTokens();
-    List<PrefixCache.BlockKey> keys = prefixes.chain(row.tokens, row.resident);
-    for (int b = 0; b < keys.size(); b++) {
-      if (!prefixes.contains(keys.get(b))) {
-        float[] data = new float[block.floatsPerPosition() * bt];
-        block.read(row.index, b * bt, bt, data);
-        prefixes.put(keys.get(b), data);
-      }
-    }
-  }
-
   /** Releases the KV memory and the model. Rows become unusable. Idempotent. */
   @Override
   public void close() {
@@ -368,7 +349,9 @@ public final class BatchDecoder implements AutoCloseable {
       if (inUse && !closed) {
         inUse = false;
         length = resident;
-        remember(this);
+        if (prefixes != null) {
+          prefixes.remember(block, index, tokens, resident);
+        }
       }
     }
   }

@@ -79,12 +79,23 @@ final class PrefixCache {
     return found;
   }
 
-  boolean contains(BlockKey key) {
-    return blocks.getIfPresent(key) != null;
+  /** Writes {@code found} ({@link #longestPrefix}) into positions {@code [0, found.size() · blockTokens)} of {@code row}. */
+  void restore(List<float[]> found, KvBlock block, int row) {
+    for (int b = 0; b < found.size(); b++) {
+      block.write(row, b * blockTokens, blockTokens, found.get(b));
+    }
   }
 
-  void put(BlockKey key, float[] block) {
-    blocks.put(key, block);
+  /** Stores the full blocks of {@code row}'s first {@code count} positions ({@code tokens[0, count)}) not cached yet. */
+  void remember(KvBlock block, int row, int[] tokens, int count) {
+    List<BlockKey> keys = chain(tokens, count);
+    for (int b = 0; b < keys.size(); b++) {
+      if (blocks.getIfPresent(keys.get(b)) == null) {
+        float[] data = new float[block.floatsPerPosition() * blockTokens];
+        block.read(row, b * blockTokens, blockTokens, data);
+        blocks.put(keys.get(b), data);
+      }
+    }
   }
 
   /** Bytes held now. */

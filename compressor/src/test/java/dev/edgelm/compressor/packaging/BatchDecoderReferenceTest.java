@@ -42,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BatchDecoderReferenceTest {
   @TempDir static Path tmp;
+  private static ImportedModel gpt2Import;
   private static DecoderModel gpt2;
 
   @AfterAll
@@ -53,8 +54,9 @@ class BatchDecoderReferenceTest {
 
   private static synchronized DecoderModel gpt2() {
     if (gpt2 == null) {
-      ImportedModel m = CheckpointImporter.importCheckpoint(SharedAssets.require("models/gpt2-fixture"), null);
-      gpt2 = DecoderModel.load(ModelPackage.open(write(m, DecoderEmitter.Attention.GQA_SHARED_KV, "gpt2-gqa")), SessionSettings.DEFAULTS);
+      gpt2Import = CheckpointImporter.importCheckpoint(SharedAssets.require("models/gpt2-fixture"), null);
+      gpt2 = DecoderModel.load(ModelPackage.open(write(gpt2Import, DecoderEmitter.Attention.GQA_SHARED_KV, "gpt2-gqa")),
+          SessionSettings.DEFAULTS);
     }
     return gpt2;
   }
@@ -193,8 +195,7 @@ class BatchDecoderReferenceTest {
   void portablePackage_isRefusedTheBatch() {
     DecoderModel model = gpt2();
     assertTrue(model.descriptor().getGraph().getRaggedBatch());
-    ImportedModel m = CheckpointImporter.importCheckpoint(SharedAssets.require("models/gpt2-fixture"), null);
-    try (DecoderModel portable = DecoderModel.load(ModelPackage.open(write(m, DecoderEmitter.Attention.PORTABLE, "gpt2-portable")),
+    try (DecoderModel portable = DecoderModel.load(ModelPackage.open(write(gpt2Import, DecoderEmitter.Attention.PORTABLE, "gpt2-portable")),
         SessionSettings.DEFAULTS)) {
       assertFalse(portable.supportsBatchedDecode());
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BatchDecoder.open(portable, BatchOptions.DEFAULTS));
