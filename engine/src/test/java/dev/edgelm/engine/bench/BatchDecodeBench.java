@@ -33,7 +33,9 @@ import java.util.concurrent.Future;
  * Modes: {@code per-row} (intra-op threads 1, two workers), {@code batched/1} (one thread, intra-op
  * 1), {@code batched/2} (one thread, intra-op 2: the batch's larger matrix products can use the
  * second core that the per-row path uses through its second worker). Prompts are 16..23 random
- * ids per row (rows of different lengths), prefilled before the timed steps.
+ * ids per row (rows of different lengths), prefilled before the timed steps. Besides wall-clock
+ * rates it reports tokens per CPU-second of the process, which a machine loaded by others distorts
+ * least.
  */
 public final class BatchDecodeBench {
   private BatchDecodeBench() {}
@@ -60,6 +62,7 @@ public final class BatchDecodeBench {
     int max = Arrays.stream(rowCounts).max().orElse(1);
     String[] modes = {"per-row", "batched/1", "batched/2"};
     double[][][] tps = new double[rowCounts.length][modes.length][rounds];
+    double[][][] perCpu = new double[rowCounts.length][modes.length][rounds];
     try (BatchDecoder b1 = BatchDecoder.open(one, BatchOptions.DEFAULTS.withMaxRows(max).withPrefixCacheBytes(0));
         BatchDecoder b2 = BatchDecoder.open(two, BatchOptions.DEFAULTS.withMaxRows(max).withPrefixCacheBytes(0))) {
       ExecutorService workers = Executors.newFixedThreadPool(2);
@@ -70,9 +73,11 @@ public final class BatchDecodeBench {
         for (int round = 0; round < rounds; round++) {
           for (int n = 0; n < rowCounts.length; n++) {
             int[][] prompts = prompts(rowCounts[n]);
-            tps[n][0][round] = perRow(one, workers, prompts, steps);
-            tps[n][1][round] = batched(b1, prompts, steps);
-            tps[n][2][round] = batched(b2, prompts, steps);
+            double[][] r = {perRow(one, workers, prompts, steps), batched(b1, prompts, steps), batched(b2, prompts, steps)};
+            for (int k = 0; k < modes.length; k++) {
+              tps[n][k][round] = r[k][0];
+              perCpu[n][k][round] = r[k][1];
+            }
           }
         }
       } finally {
@@ -94,10 +99,24 @@ public final class BatchDecodeBench {
       System.out.printf(Locale.ROOT, "| %d | %.1f (x%.2f) | %.1f (x%.2f) | %.1f (x%.2f) | %.1f | %.1f |%n", rowCounts[n], m[0], m[0] / base[0],
           m[1], m[1] / base[0], m[2], m[2] / base[0], 1000 * rowCounts[n] / m[0], 1000 * rowCounts[n] / m[2]);
     }
+    // CPU time is what a loaded machine distorts least: tokens per second of this process's CPU time.
+    System.out.printf(Locale.ROOT, "%n%s: tokens per CPU-second of this process (median of %d), ratio to per-row with 1 stream%n", dir, rounds);
+    System.out.println("| streams | per-row | batched/1 | batched/2 |");
+    System.out.println("|---|---|---|---|");
+    double cpuBase = median(perCpu[0][0]);
+    for (int n = 0; n < rowCounts.length; n++) {
+      System.out.printf(Locale.ROOT, "| %d | %.1f (x%.2f) | %.1f (x%.2f) | %.1f (x%.2f) |%n", rowCounts[n], median(perCpu[n][0]),
+          median(perCpu[n][0]) / cpuBase, median(perCpu[n][1]), median(perCpu[n][1]) / cpuBase, median(perCpu[n][2]),
+          median(perCpu[n][2]) / cpuBase);
+    }
   }
 
-  /** Tokens per second of {@code steps} greedy steps of every prompt, one sequence per call on two workers. */
-  private static double perRow(DecoderModel model, ExecutorService workers, int[][] prompts, int steps) throws Exception {
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  }
+
+  /** Tokens per second and per CPU-second of {@code steps} greedy steps of every prompt, one sequence per call on two workers. */
+  private static double[] perRow(DecoderModel model, ExecutorService workers, int[][] prompts, int steps) throws Exception {
     int n = prompts.length;
     Sequence[] seqs = new Sequence[n];
     int[] next = new int[n];
@@ -106,6 +125,7 @@ public final class BatchDecodeBench {
         seqs[i] = model.newSequence();
         next[i] = argmax(seqs[i].append(prompts[i]));
       }
+      long c0 = cpuNanos();
       long t0 = System.nanoTime();
       List<Future<?>> done = new ArrayList<>();
       for (int w = 0; w < 2; w++) {
@@ -121,7 +141,7 @@ public final class BatchDecodeBench {
       for (Future<?> f : done) {
         f.get();
       }
-      return (double) n * steps / ((System.nanoTime() - t0) / 1e9);
+      return rates(n * steps, t0, c0);
     } finally {
       for (Sequence s : seqs) {
         if (s != null) {
@@ -131,8 +151,8 @@ public final class BatchDecodeBench {
     }
   }
 
-  /** Tokens per second of {@code steps} batched steps over one row per prompt. */
-  private static double batched(BatchDecoder batch, int[][] prompts, int steps) {
+  /** Tokens per second and per CPU-second of {@code steps} batched steps over one row per prompt. */
+  private static double[] batched(BatchDecoder batch, int[][] prompts, int steps) {
     int n = prompts.length;
     List<BatchDecoder.Row> rows = new ArrayList<>();
     int[] next = new int[n];
@@ -145,6 +165,7 @@ public final class BatchDecodeBench {
         }
         next[i] = argmax(r.logits());
       }
+      long c0 = cpuNanos();
       long t0 = System.nanoTime();
       for (int s = 0; s < steps; s++) {
         batch.step(rows, next);
@@ -152,7 +173,7 @@ public final class BatchDecodeBench {
           next[i] = argmax(rows.get(i).logits());
         }
       }
-      return (double) n * steps / ((System.nanoTime() - t0) / 1e9);
+      return rates(n * steps, t0, c0);
     } finally {
       rows.forEach(BatchDecoder.Row::close);
     }
@@ -202,6 +223,12 @@ public final class BatchDecodeBench {
     System.out.printf(Locale.ROOT, "| one sequence per call, cold | batch row, cold | 512-token prefix resident in a free row | 512-token prefix from the block cache |%n");
     System.out.printf(Locale.ROOT, "|---|---|---|---|%n| %.1f ms | %.1f ms | %.1f ms (%.1f %% of cold) | %.1f ms (%.1f %% of cold) |%n",
         median(ms[0]), cold, median(ms[2]), 100 * median(ms[2]) / cold, median(ms[3]), 100 * median(ms[3]) / cold);
+  }
+
+  private static double[] rates(int tokens, long wallStart, long cpuStart) {
+    double wall = (System.nanoTime() - wallStart) / 1e9;
+    double cpu = (cpuNanos() - cpuStart) / 1e9;
+    return new double[] {tokens / wall, tokens / cpu};
   }
 
   private static BatchDecoder.Row prefill(BatchDecoder batch, int[] prompt) {
