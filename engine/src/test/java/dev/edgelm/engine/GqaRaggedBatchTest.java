@@ -6,17 +6,6 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.edgelm.proto.onnx.AttributeProto;
-import dev.edgelm.proto.onnx.GraphProto;
-import dev.edgelm.proto.onnx.ModelProto;
-import dev.edgelm.proto.onnx.NodeProto;
-import dev.edgelm.proto.onnx.OperatorSetIdProto;
-import dev.edgelm.proto.onnx.TensorProto;
-import dev.edgelm.proto.onnx.TensorShapeProto;
-import dev.edgelm.proto.onnx.TypeProto;
-import dev.edgelm.proto.onnx.ValueInfoProto;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.util.HashMap;
@@ -43,6 +32,7 @@ class GqaRaggedBatchTest {
   private static final int CAPACITY = 24;
   private static final int ROWS = 3;
   private static final int ROW_FLOATS = KV_HEADS * CAPACITY * HEAD_DIM;
+  private static final GqaKernel KERNEL = new GqaKernel(HEADS, KV_HEADS, HEAD_DIM, CAPACITY);
 
   @Test
   void raggedRowsInOneCall_eachAttendsToItsOwnLength_andHolesKeepTheirCache() throws Exception {
@@ -53,14 +43,14 @@ class GqaRaggedBatchTest {
     float[][][] k = new float[ROWS][][];
     float[][][] v = new float[ROWS][][];
     for (int r = 0; r < ROWS; r++) {
-      q[r] = randomRows(random, CAPACITY, HEADS * HEAD_DIM);
-      k[r] = randomRows(random, CAPACITY, KV_HEADS * HEAD_DIM);
-      v[r] = randomRows(random, CAPACITY, KV_HEADS * HEAD_DIM);
+      q[r] = GqaKernel.randomRows(random, CAPACITY, HEADS * HEAD_DIM);
+      k[r] = GqaKernel.randomRows(random, CAPACITY, KV_HEADS * HEAD_DIM);
+      v[r] = GqaKernel.randomRows(random, CAPACITY, KV_HEADS * HEAD_DIM);
     }
-    FloatBuffer keys = directFloats(ROWS * ROW_FLOATS);
-    FloatBuffer values = directFloats(ROWS * ROW_FLOATS);
+    FloatBuffer keys = GqaKernel.directFloats(ROWS * ROW_FLOATS);
+    FloatBuffer values = GqaKernel.directFloats(ROWS * ROW_FLOATS);
     int[] length = new int[ROWS];
-    try (OrtSession session = env.createSession(gqaModel().toByteArray())) {
+    try (OrtSession session = env.createSession(KERNEL.model("batch").toByteArray())) {
       // Prompts of different lengths, each on its own row through a one-row view of the buffer.
       int[] prompts = {7, 2, 11};
       for (int r = 0; r < ROWS; r++) {
@@ -107,9 +97,9 @@ class GqaRaggedBatchTest {
       int[] seqlensK, int n, float[][][] q, float[][][] k, float[][][] v, int promptRow, int holeRow) throws Exception {
     SplittableRandom noise = new SplittableRandom(firstRow * 31L + seqlensK[0]);
     int[] seqlens = seqlensK.clone();
-    FloatBuffer qIn = directFloats(rows * n * HEADS * HEAD_DIM);
-    FloatBuffer kIn = directFloats(rows * n * KV_HEADS * HEAD_DIM);
-    FloatBuffer vIn = directFloats(rows * n * KV_HEADS * HEAD_DIM);
+    FloatBuffer qIn = GqaKernel.directFloats(rows * n * HEADS * HEAD_DIM);
+    FloatBuffer kIn = GqaKernel.directFloats(rows * n * KV_HEADS * HEAD_DIM);
+    FloatBuffer vIn = GqaKernel.directFloats(rows * n * KV_HEADS * HEAD_DIM);
     int total = 0;
     for (int i = 0; i < rows; i++) {
       int row = firstRow + i;
@@ -119,7 +109,7 @@ class GqaRaggedBatchTest {
       }
       total = Math.max(total, seqlens[i] + 1);
       if (row == holeRow) { // a dummy: whatever the batch holds there, written past the row's length
-        float[][] junk = randomRows(noise, 3, HEADS * HEAD_DIM);
+        float[][] junk = GqaKernel.randomRows(noise, 3, HEADS * HEAD_DIM);
         qIn.put(i * HEADS * HEAD_DIM, junk[0]);
         kIn.put(i * KV_HEADS * HEAD_DIM, junk[1], 0, KV_HEADS * HEAD_DIM);
         vIn.put(i * KV_HEADS * HEAD_DIM, junk[2], 0, KV_HEADS * HEAD_DIM);
@@ -131,7 +121,7 @@ class GqaRaggedBatchTest {
         vIn.put((i * n + t) * KV_HEADS * HEAD_DIM, v[row][first + t]);
       }
     }
-    FloatBuffer out = directFloats(rows * n * HEADS * HEAD_DIM);
+    FloatBuffer out = GqaKernel.directFloats(rows * n * HEADS * HEAD_DIM);
     long[] cacheShape = {rows, KV_HEADS, CAPACITY, HEAD_DIM};
     Map<String, OnnxTensorLike> in = new HashMap<>();
     try (OnnxTensor keyCache = OnnxTensor.createTensor(env, keys.slice(firstRow * ROW_FLOATS, rows * ROW_FLOATS), cacheShape);
@@ -159,7 +149,7 @@ class GqaRaggedBatchTest {
   /** Output rows {@code [from, from + n)} of {@code row} (batch index {@code batchIndex} of the call) against Java attention. */
   private static void assertOutputs(float[] out, float[][][] q, float[][][] k, float[][][] v, int row, int from, int n, int batchIndex) {
     for (int t = 0; t < n; t++) {
-      float[] expected = attention(q[row][from + t], k[row], v[row], from + t);
+      float[] expected = KERNEL.attention(q[row][from + t], k[row], v[row], from + t);
       int base = (batchIndex * n + t) * HEADS * HEAD_DIM;
       for (int i = 0; i < expected.length; i++) {
         assertEquals(expected[i], out[base + i], 1e-5f, "row " + row + " position " + (from + t) + " element " + i);
@@ -178,87 +168,5 @@ class GqaRaggedBatchTest {
         }
       }
     }
-  }
-
-  /** Causal grouped-query attention of one query row over positions 0..t. */
-  private static float[] attention(float[] query, float[][] k, float[][] v, int t) {
-    float[] out = new float[HEADS * HEAD_DIM];
-    int group = HEADS / KV_HEADS;
-    for (int h = 0; h < HEADS; h++) {
-      int kvh = h / group;
-      double[] scores = new double[t + 1];
-      double max = Double.NEGATIVE_INFINITY;
-      for (int j = 0; j <= t; j++) {
-        double s = 0;
-        for (int d = 0; d < HEAD_DIM; d++) {
-          s += query[h * HEAD_DIM + d] * k[j][kvh * HEAD_DIM + d];
-        }
-        scores[j] = s / Math.sqrt(HEAD_DIM);
-        max = Math.max(max, scores[j]);
-      }
-      double z = 0;
-      for (int j = 0; j <= t; j++) {
-        scores[j] = Math.exp(scores[j] - max);
-        z += scores[j];
-      }
-      for (int d = 0; d < HEAD_DIM; d++) {
-        double acc = 0;
-        for (int j = 0; j <= t; j++) {
-          acc += scores[j] / z * v[j][kvh * HEAD_DIM + d];
-        }
-        out[h * HEAD_DIM + d] = (float) acc;
-      }
-    }
-    return out;
-  }
-
-  private static ModelProto gqaModel() {
-    GraphProto.Builder g = GraphProto.newBuilder().setName("gqa_ragged");
-    g.addInput(value("query", TensorProto.DataType.FLOAT, "batch", "seq", HEADS * HEAD_DIM));
-    g.addInput(value("key", TensorProto.DataType.FLOAT, "batch", "seq", KV_HEADS * HEAD_DIM));
-    g.addInput(value("value", TensorProto.DataType.FLOAT, "batch", "seq", KV_HEADS * HEAD_DIM));
-    g.addInput(value("past_key", TensorProto.DataType.FLOAT, "batch", KV_HEADS, CAPACITY, HEAD_DIM));
-    g.addInput(value("past_value", TensorProto.DataType.FLOAT, "batch", KV_HEADS, CAPACITY, HEAD_DIM));
-    g.addInput(value("seqlens_k", TensorProto.DataType.INT32, "batch"));
-    g.addInput(value("total_sequence_length", TensorProto.DataType.INT32));
-    g.addNode(NodeProto.newBuilder().setOpType("GroupQueryAttention").setDomain("com.microsoft").setName("gqa")
-        .addInput("query").addInput("key").addInput("value").addInput("past_key").addInput("past_value")
-        .addInput("seqlens_k").addInput("total_sequence_length")
-        .addOutput("output").addOutput("present_key").addOutput("present_value")
-        .addAttribute(AttributeProto.newBuilder().setName("num_heads").setType(AttributeProto.AttributeType.INT).setI(HEADS))
-        .addAttribute(AttributeProto.newBuilder().setName("kv_num_heads").setType(AttributeProto.AttributeType.INT).setI(KV_HEADS)));
-    g.addOutput(value("output", TensorProto.DataType.FLOAT, "batch", "seq", HEADS * HEAD_DIM));
-    g.addOutput(value("present_key", TensorProto.DataType.FLOAT, "batch", KV_HEADS, CAPACITY, HEAD_DIM));
-    g.addOutput(value("present_value", TensorProto.DataType.FLOAT, "batch", KV_HEADS, CAPACITY, HEAD_DIM));
-    return ModelProto.newBuilder().setIrVersion(8).setProducerName("edgelm-test")
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1))
-        .setGraph(g).build();
-  }
-
-  private static ValueInfoProto value(String name, TensorProto.DataType type, Object... dims) {
-    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-    for (Object d : dims) {
-      shape.addDim(d instanceof Integer n
-          ? TensorShapeProto.Dimension.newBuilder().setDimValue(n)
-          : TensorShapeProto.Dimension.newBuilder().setDimParam((String) d));
-    }
-    return ValueInfoProto.newBuilder().setName(name)
-        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape)))
-        .build();
-  }
-
-  private static float[][] randomRows(SplittableRandom random, int n, int width) {
-    float[][] rows = new float[n][width];
-    for (float[] row : rows) {
-      for (int i = 0; i < width; i++) {
-        row[i] = (float) random.nextGaussian();
-      }
-    }
-    return rows;
-  }
-
-  private static FloatBuffer directFloats(int count) {
-    return ByteBuffer.allocateDirect(count * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
   }
 }
