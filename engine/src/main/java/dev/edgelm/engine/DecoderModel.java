@@ -134,16 +134,31 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
 
   @Override
   public Sequence newSequence() {
+    retain();
+    return new OrtSequence(this);
+  }
+
+  /**
+   * Whether {@link BatchDecoder#open} accepts this model: its graph keeps the cache in shared
+   * buffers and its descriptor says the batch may hold rows of different lengths
+   * ({@code graph.ragged_batch}, written by edgelm's GroupQueryAttention emitter). Other packages
+   * decode one sequence per call ({@link #newSequence()}).
+   */
+  public boolean supportsBatchedDecode() {
+    return io.sharedKv() && io.positionIds() && io.logitsToKeep() && pkg.descriptor().getGraph().getRaggedBatch();
+  }
+
+  /** Counts one more user of the session (a sequence or a batch); each calls {@link #sequenceClosed()} once. */
+  void retain() {
     synchronized (lifecycle) {
       if (closing) {
         throw new IllegalStateException("model " + pkg.dir() + " is closed");
       }
       openSequences++;
     }
-    return new OrtSequence(this);
   }
 
-  /** Called once by each sequence as it closes. */
+  /** Called once by each sequence (or batch) as it closes. */
   void sequenceClosed() {
     synchronized (lifecycle) {
       openSequences--;

@@ -19,6 +19,11 @@ import java.util.function.Consumer;
  * or a stop string, {@link FinishReason#LENGTH} at {@code maxTokens} or when the context is full,
  * and {@link FinishReason#CANCELLED} after {@link #cancel()}.
  *
+ * <p>A generation {@linkplain #startDetached started detached} runs no model itself: a scheduler
+ * that decodes many streams in one call ({@link BatchDecoder}) runs the prompt and then
+ * {@link #tokenToFeed()} on the stream's row and hands the logits to {@link #accept}; sampling, stop
+ * strings, UTF-8 holding and finish reasons are the same code as {@link #next()}'s.
+ *
  * <p>Threading: the caller drives {@link #next()} (and {@link #close()}) from one thread at a time
  * and may pause between steps for as long as it likes; nothing runs in the background and nothing
  * is buffered beyond one step. {@link #cancel()} may be called from any thread: the next step then
@@ -32,6 +37,8 @@ import java.util.function.Consumer;
  */
 public final class Generation implements AutoCloseable {
   private final LanguageModel model;
+  /** The model runs elsewhere ({@link #startDetached}): no sequence, logits come through {@link #accept}. */
+  private final boolean detached;
   /** The KV cache; null while {@linkplain #suspend() suspended}. */
   private Sequence sequence;
   /** Every token sampled so far (the last one is {@code unfed}): what a resumed sequence is rebuilt from. */
@@ -54,9 +61,13 @@ public final class Generation implements AutoCloseable {
   private long firstTokenNanos = -1;
   private long decodeNanos;
   private long endNanos = -1;
+  /** Detached: when the last logits were accepted (or the start), what the next step's time counts from. */
+  private long lastAcceptNanos;
+  private int cachedPromptTokens;
 
-  private Generation(LanguageModel model, GenerationRequest request, int[] promptIds) {
+  private Generation(LanguageModel model, GenerationRequest request, int[] promptIds, boolean detached) {
     this.model = model;
+    this.detached = detached;
     this.promptIds = promptIds;
     this.maxTokens = request.maxTokens();
     this.ticker = request.ticker();
@@ -67,7 +78,8 @@ public final class Generation implements AutoCloseable {
     this.stops = new StopStringFilter(request.stop());
     this.eos = tokenizer.eosId();
     this.startNanos = ticker.read();
-    this.sequence = model.newSequence();
+    this.lastAcceptNanos = startNanos;
+    this.sequence = detached ? null : model.newSequence();
   }
 
   /**
@@ -77,6 +89,21 @@ public final class Generation implements AutoCloseable {
    *     more, or holds an id outside the vocabulary
    */
   public static Generation start(LanguageModel model, GenerationRequest request) {
+    return new Generation(model, request, validPrompt(model, request), false);
+  }
+
+  /**
+   * Validates {@code request} like {@link #start} but opens no sequence: the caller runs the model —
+   * a scheduler's {@link BatchDecoder} row — on {@link #promptIds()} first, then on
+   * {@link #tokenToFeed()} before each further step, and hands each run's logits to
+   * {@link #accept}, which returns the chunk {@link #next()} would have. {@link #next()} on it only
+   * reports a requested cancel. Threading and errors as for {@link #start}.
+   */
+  public static Generation startDetached(LanguageModel model, GenerationRequest request) {
+    return new Generation(model, request, validPrompt(model, request), true);
+  }
+
+  private static int[] validPrompt(LanguageModel model, GenerationRequest request) {
     int[] ids = request.prompt() != null ? encode(model.tokenizer(), request.prompt()) : request.promptIds();
     if (ids.length == 0) {
       throw new InvalidRequestException("prompt is empty: give prompt text or prompt token ids");
@@ -90,7 +117,7 @@ public final class Generation implements AutoCloseable {
         throw new InvalidRequestException("prompt token id " + id + " is outside the vocabulary [0, " + model.vocabSize() + ")");
       }
     }
-    return new Generation(model, request, ids);
+    return ids;
   }
 
   private static int[] encode(Tokenizer tokenizer, String prompt) {
@@ -110,10 +137,12 @@ public final class Generation implements AutoCloseable {
     if (cancelled) {
       return finish(FinishReason.CANCELLED, GenerationChunk.NO_TOKEN, 0f, List.of(), "");
     }
+    if (detached) {
+      throw new IllegalStateException("a detached generation takes its logits from accept(float[])");
+    }
     long stepStart = ticker.read();
-    SampledToken token;
+    float[] logits;
     try {
-      float[] logits;
       if (sequence == null) { // resumed after suspend(): rebuild the KV cache from the prompt and every token so far
         sequence = model.newSequence();
         int[] history = Arrays.copyOf(promptIds, promptIds.length + completionTokens);
@@ -122,6 +151,59 @@ public final class Generation implements AutoCloseable {
       } else {
         logits = unfed < 0 ? sequence.append(promptIds) : sequence.append(unfed);
       }
+    } catch (RuntimeException e) {
+      finished = true;
+      endNanos = ticker.read();
+      closeSequence();
+      throw e;
+    }
+    return sampled(logits, stepStart);
+  }
+
+  /**
+   * A detached generation's step: {@code logits} predict the token after the prompt (first call)
+   * or after {@link #tokenToFeed()}. After {@link #cancel()} it ends the generation as
+   * {@link FinishReason#CANCELLED} without reading them.
+   *
+   * @throws IllegalStateException when the generation is attached ({@link #start}) or has finished
+   */
+  public GenerationChunk accept(float[] logits) {
+    if (!detached) {
+      throw new IllegalStateException("accept(float[]) is for a generation started with startDetached");
+    }
+    if (finished) {
+      throw new IllegalStateException("generation has finished (" + finishReason + ")");
+    }
+    if (cancelled) {
+      return finish(FinishReason.CANCELLED, GenerationChunk.NO_TOKEN, 0f, List.of(), "");
+    }
+    long stepStart = lastAcceptNanos;
+    GenerationChunk chunk = sampled(logits, stepStart);
+    lastAcceptNanos = ticker.read();
+    return chunk;
+  }
+
+  /** The token the next model run appends: the last one sampled; -1 before the prompt has run. */
+  public int tokenToFeed() {
+    return unfed;
+  }
+
+  /**
+   * Records how many prompt tokens the runner took from a cache instead of running them
+   * ({@link BatchDecoder.Row#cachedPromptTokens()}), for {@link #usage()}.
+   *
+   * @throws IllegalArgumentException outside {@code [0, promptIds().length)}
+   */
+  public void recordCachedPromptTokens(int count) {
+    if (count < 0 || count >= promptIds.length) {
+      throw new IllegalArgumentException("cached prompt tokens " + count + " outside [0, " + promptIds.length + ")");
+    }
+    cachedPromptTokens = count;
+  }
+
+  private GenerationChunk sampled(float[] logits, long stepStart) {
+    SampledToken token;
+    try {
       token = sampler.sample(logits);
     } catch (RuntimeException e) {
       finished = true;
@@ -150,7 +232,8 @@ public final class Generation implements AutoCloseable {
     if (stops.stopped()) {
       return finish(FinishReason.STOP, id, token.logprob(), token.top(), text);
     }
-    if (completionTokens >= maxTokens || sequence.length() >= sequence.contextLength()) {
+    // The model holds the prompt and every sampled token but this one.
+    if (completionTokens >= maxTokens || promptIds.length + completionTokens - 1 >= model.contextLength()) {
       return finishWithRest(FinishReason.LENGTH, token, text);
     }
     return new GenerationChunk(id, token.logprob(), token.top(), text, null);
@@ -196,7 +279,7 @@ public final class Generation implements AutoCloseable {
 
   /** Whether the KV cache is freed by {@link #suspend()} and not yet rebuilt. */
   public boolean isSuspended() {
-    return !finished && sequence == null;
+    return !finished && !detached && sequence == null;
   }
 
   /** Makes the next step end the generation as {@link FinishReason#CANCELLED}. Any thread; idempotent. */
@@ -219,7 +302,7 @@ public final class Generation implements AutoCloseable {
   }
 
   public Usage usage() {
-    return new Usage(promptIds.length, completionTokens);
+    return new Usage(promptIds.length, completionTokens, cachedPromptTokens);
   }
 
   public Timings timings() {

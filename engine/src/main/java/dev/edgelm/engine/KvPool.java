@@ -21,9 +21,9 @@ import java.util.List;
  * a whole context's cache (75 MiB for GPT-2 small's 1024 positions), and the JVM's direct-memory
  * limit (by default the heap's maximum) is not spent on positions never used.
  *
- * <p>Design for batching: a batched step will need rows of one block laid out {@code [slots,
- * kv_heads, capacity, head_dim]} at a common capacity, passed as one tensor; today each row is its
- * own block of one slot. Released rows are kept for the next sequence (no re-allocation, no
+ * <p>Each row here is its own block of one slot, for one sequence per call; a batched step
+ * ({@link BatchDecoder}) keeps its rows in one {@link KvBlock} {@code [rows, kv_heads, capacity,
+ * head_dim]} at a common capacity instead. Released rows are kept for the next sequence (no re-allocation, no
  * re-zeroing: the operator reads only the positions {@code seqlens_k} covers), up to
  * {@link #MAX_IDLE_ROWS}; further ones are dropped to the garbage collector with their direct memory.
  *

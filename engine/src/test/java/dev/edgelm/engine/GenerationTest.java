@@ -62,6 +62,48 @@ class GenerationTest {
   }
 
   @Test
+  void detached_fedTheLogitsOfItsOwnRuns_givesTheChunksOfNext() {
+    int[] says = ids("Hel", "lo", " wor", "ld", " E", "N", "D", "!", "Z");
+    GenerationRequest request = GenerationRequest.ofText("Hel").withStop("END!");
+    List<GenerationChunk> attached = drain(Generation.start(FakeLanguageModel.saying(TOK, 64, says), request));
+
+    FakeLanguageModel model = FakeLanguageModel.saying(TOK, 64, says);
+    Generation g = Generation.startDetached(model, request);
+    assertEquals(0, model.openSequences(), "a detached generation opens no sequence");
+    assertEquals(-1, g.tokenToFeed());
+    assertThrows(IllegalStateException.class, g::next, "its logits come through accept");
+    List<GenerationChunk> detached = new ArrayList<>();
+    try (Sequence runner = model.newSequence()) { // what a batch row does for it
+      float[] logits = runner.append(g.promptIds());
+      g.recordCachedPromptTokens(0);
+      while (!g.isFinished()) {
+        GenerationChunk c = g.accept(logits);
+        detached.add(c);
+        if (!g.isFinished()) {
+          logits = runner.append(g.tokenToFeed());
+        }
+      }
+    }
+    assertEquals(attached, detached);
+    assertEquals(FinishReason.STOP, g.finishReason());
+    assertFalse(g.isSuspended());
+    assertThrows(IllegalStateException.class, () -> g.accept(new float[64]));
+  }
+
+  @Test
+  void detached_cancelled_endsWithoutReadingLogits_andReportsCachedPromptTokens() {
+    FakeLanguageModel model = FakeLanguageModel.saying(TOK, 64, ids("Z", "Z", "Z"));
+    Generation g = Generation.startDetached(model, GenerationRequest.ofIds(ids("Hel", "lo", " wor")));
+    g.recordCachedPromptTokens(2);
+    assertThrows(IllegalArgumentException.class, () -> g.recordCachedPromptTokens(3), "the last prompt token always runs");
+    g.cancel();
+    GenerationChunk last = g.accept(null);
+    assertEquals(FinishReason.CANCELLED, last.finishReason());
+    assertEquals(new Usage(3, 0, 2), g.usage());
+    assertThrows(IllegalStateException.class, () -> Generation.start(model, GenerationRequest.ofIds(ids("Hel"))).accept(new float[64]));
+  }
+
+  @Test
   void next_heldBackPrefixThatIsNotAStop_isReleased() {
     FakeLanguageModel model = FakeLanguageModel.saying(TOK, 64, ids(" E", "N", "Z", " E", "N"));
     GenerationRequest request = GenerationRequest.ofText("Hel").withStop("END").withMaxTokens(5);

@@ -60,6 +60,18 @@ public final class DecoderEmitter {
     GQA_SHARED_KV;
 
     /**
+     * Whether the graph decodes KV rows of different lengths in one call (descriptor
+     * {@code graph.ragged_batch}): GroupQueryAttention reads each row's own {@code seqlens_k} (and
+     * rotary position from it), {@code position_ids} are per row, and every other operator here and
+     * in the weight forms keeps the batch dimension apart (shapes come from {@code Shape} or a leading
+     * {@code -1}, never a literal batch of 1). The portable graph's one {@code attention_mask} per
+     * call would need left padding and a per-row past, which it does not have.
+     */
+    public boolean raggedBatch() {
+      return this == GQA_SHARED_KV;
+    }
+
+    /**
      * GroupQueryAttention where ONNX Runtime's CPU kernel takes the shape (1.28 refuses a head size
      * that is not a multiple of 16, e.g. stories260K's 8), else the portable graph.
      */

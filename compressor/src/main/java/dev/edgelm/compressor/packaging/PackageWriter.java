@@ -190,7 +190,8 @@ public final class PackageWriter {
         .setBaseModelDigest(variant.baseModelDigest())
         .setToolVersion(EdgelmVersion.CURRENT)
         .setGraph(GraphIo.newBuilder().setPositionIds(true).setLogits("selectable").setKvDtype("float32")
-            .setKvCache(attention == DecoderEmitter.Attention.GQA_SHARED_KV ? "shared_buffer" : "concat"));
+            .setKvCache(attention == DecoderEmitter.Attention.GQA_SHARED_KV ? "shared_buffer" : "concat")
+            .setRaggedBatch(attention.raggedBatch()));
 
     Map<String, String> roles = new TreeMap<>();
     for (Path f : written.files()) {

@@ -27,10 +27,10 @@ public final class DecodeBench {
 
     long t0 = System.nanoTime();
     ModelPackage pkg = ModelPackage.open(dir);
-    DecoderModel.load(pkg, settings, new IdOnlyTokenizer()).close();
+    DecoderModel.load(pkg, settings, new IdTokenizer()).close();
     long firstLoad = System.nanoTime() - t0;
     t0 = System.nanoTime();
-    try (DecoderModel model = DecoderModel.load(pkg, settings, new IdOnlyTokenizer())) {
+    try (DecoderModel model = DecoderModel.load(pkg, settings, new IdTokenizer())) {
       long loaded = System.nanoTime();
       int[] prompt = {464, 2106, 286, 262, 1748};
       for (int round = 0; round < 4; round++) {
@@ -49,49 +49,6 @@ public final class DecodeBench {
       }
       System.out.printf("%s threads=%d spin=%b: first load (with ORT native init) %.0f ms, load %.0f ms%n", model, threads, spin,
           firstLoad / 1e6, (loaded - t0) / 1e6);
-    }
-  }
-
-  /** Decode speed needs no text. */
-  private static final class IdOnlyTokenizer implements dev.edgelm.engine.tokenizer.Tokenizer {
-    @Override
-    public int[] encode(String text) {
-      throw new UnsupportedOperationException("the benchmark works on ids");
-    }
-
-    @Override
-    public String decode(int[] ids) {
-      throw new UnsupportedOperationException("the benchmark works on ids");
-    }
-
-    @Override
-    public dev.edgelm.engine.tokenizer.StreamDecoder newStreamDecoder() {
-      throw new UnsupportedOperationException("the benchmark works on ids");
-    }
-
-    @Override
-    public int vocabSize() {
-      return 0;
-    }
-
-    @Override
-    public java.util.OptionalInt bosId() {
-      return java.util.OptionalInt.empty();
-    }
-
-    @Override
-    public java.util.OptionalInt eosId() {
-      return java.util.OptionalInt.empty();
-    }
-
-    @Override
-    public boolean addsBos() {
-      return false;
-    }
-
-    @Override
-    public String piece(int id) {
-      return "";
     }
   }
 
