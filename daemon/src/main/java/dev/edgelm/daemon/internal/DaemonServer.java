@@ -25,7 +25,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,7 +33,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -71,53 +69,10 @@ final class DaemonServer implements Daemon {
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.server().eventLoops()).setWorkerPoolSize(2));
     this.streams = new ActiveStreams();
     this.drainState = new DrainState();
-    AtomicReference<ModelRegistry> registryRef = new AtomicReference<>();
-    this.telemetry = Telemetry.create(config.telemetry(), runtime.spanExporter(), new Telemetry.Gauges() {
-      @Override
-      public Map<String, long[]> streamsByModel() {
-        Map<String, long[]> out = new java.util.LinkedHashMap<>();
-        ModelRegistry r = registryRef.get();
-        if (r != null) {
-          for (ServedModel sm : r.all()) {
-            out.put(sm.name, new long[] {sm.admission.running(), sm.admission.queued()});
-          }
-        }
-        return out;
-      }
-
-      @Override
-      public long bufferedMessages() {
-        return streams.buffered();
-      }
-
-      @Override
-      public long bufferedMessagesHighWater() {
-        return streams.bufferedHighWater();
-      }
-
-      @Override
-      public long streamsInProgress() {
-        return streams.size();
-      }
-
-      @Override
-      public long pausedStreams() {
-        return streams.pausedCount();
-      }
-
-      @Override
-      public long cancellingStreams() {
-        return streams.cancellingCount();
-      }
-
-      @Override
-      public long[] cacheWeightAndCount() {
-        ModelRegistry r = registryRef.get();
-        return r == null ? new long[2] : r.weightAndCount();
-      }
-    });
+    DaemonGauges gauges = new DaemonGauges(streams);
+    this.telemetry = Telemetry.create(config.telemetry(), runtime.spanExporter(), gauges);
     this.registry = new ModelRegistry(config, runtime, telemetry);
-    registryRef.set(registry);
+    gauges.registry(registry);
     int workers = config.generation().workers();
     this.decodeWorkers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
         RegistryThreads.threads("edgelm-decode"));
@@ -148,8 +103,9 @@ final class DaemonServer implements Daemon {
       long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
       return () -> vertx.cancelTimer(id);
     });
-    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streamTimers,
-        streams, drainState, config.server().maxRequestBytes());
+    Generations generations = new Generations(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streamTimers,
+        streams, drainState);
+    GenerateService generate = new GenerateService(generations, config.server().maxRequestBytes());
     ModelsService models = new ModelsService(registry, config, drainState);
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(config.server().maxRequestBytes()));
     grpc.addService(generate.service());
@@ -285,9 +241,9 @@ final class DaemonServer implements Daemon {
       int n = streams.size();
       LOG.info(() -> "draining: " + n + " streams in progress; waiting up to " + config.server().drainTimeout().toMillis() + " ms");
       if (!streams.awaitEmpty(config.server().drainTimeout())) {
-        List<GenerateCall> left = streams.snapshot();
+        List<GenerationStream<?>> left = streams.snapshot();
         LOG.info(() -> "drain timeout: cancelling " + left.size() + " streams");
-        for (GenerateCall c : left) {
+        for (GenerationStream<?> c : left) {
           c.drainCancel();
         }
         if (!streams.awaitEmpty(CANCEL_GRACE)) {
