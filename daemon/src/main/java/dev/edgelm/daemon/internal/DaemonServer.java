@@ -63,6 +63,7 @@ final class DaemonServer implements Daemon {
   private final AtomicBoolean draining = new AtomicBoolean();
   private HttpServer grpcServer;
   private HttpServer httpServer;
+  private HttpServer openaiServer;
 
   private DaemonServer(DaemonConfig config, DaemonRuntime runtime) {
     this.config = config;
@@ -112,9 +113,17 @@ final class DaemonServer implements Daemon {
     grpc.addService(models.service());
     grpc.addService(health.service());
     grpc.addService(ReflectionService.v1());
-    grpcServer = vertx.createHttpServer(grpcOptions()).requestHandler(new ApiKeyGate(config.auth().apiKeys(), grpc, telemetry::authRejected));
+    ApiKeys keys = new ApiKeys(config.auth().apiKeys());
+    grpcServer = vertx.createHttpServer(tlsOptions().setHttp2ClearTextEnabled(true)).requestHandler(new ApiKeyGate(keys, grpc, telemetry::authRejected));
     await(grpcServer.listen(config.server().grpcPort(), config.server().host()), "server.grpc_port",
         "cannot listen for gRPC on " + config.server().host() + ":" + config.server().grpcPort());
+    if (config.server().openaiPort() >= 0) {
+      OpenAiApi openai = new OpenAiApi(vertx, generations, keys, telemetry::authRejected, config.server().maxRequestBytes(), this::notReadyReason,
+          java.time.Clock.systemUTC());
+      openaiServer = vertx.createHttpServer(tlsOptions()).requestHandler(openai.router());
+      await(openaiServer.listen(config.server().openaiPort(), config.server().host()), "server.openai_port",
+          "cannot listen for the OpenAI API on " + config.server().host() + ":" + config.server().openaiPort());
+    }
     if (config.server().httpPort() >= 0) {
       httpServer = vertx.createHttpServer(new HttpServerOptions())
           .requestHandler(new HttpEndpoints(vertx, telemetry, this::notReadyReason));
@@ -130,12 +139,14 @@ final class DaemonServer implements Daemon {
     LOG.info(() -> "edgelmd listening: gRPC " + config.server().host() + ":" + grpcPort()
         + (config.tls().enabled() ? (config.tls().mutual() ? " (mutual TLS)" : " (TLS)") : " (plaintext)")
         + (config.auth().enabled() ? ", API keys required" : "")
+        + (openaiServer != null ? ", OpenAI API " + config.server().host() + ":" + openaiPort() + " (/v1)" : "")
         + (httpServer != null ? ", HTTP " + config.server().httpHost() + ":" + httpPort() + " (/metrics /healthz /readyz)" : "")
         + "; models: " + String.join(", ", config.models().stream().map(DaemonConfig.Model::name).toList()));
   }
 
-  private HttpServerOptions grpcOptions() {
-    HttpServerOptions o = new HttpServerOptions().setHttp2ClearTextEnabled(true);
+  /** The gRPC port's TLS (mutual when configured), which the OpenAI API's port shares. */
+  private HttpServerOptions tlsOptions() {
+    HttpServerOptions o = new HttpServerOptions();
     DaemonConfig.Tls tls = config.tls();
     if (tls.enabled()) {
       o.setSsl(true).setUseAlpn(true)
@@ -167,7 +178,7 @@ final class DaemonServer implements Daemon {
     if (file == null) {
       return;
     }
-    String text = "grpc_port=" + grpcPort() + "\nhttp_port=" + httpPort() + "\n";
+    String text = "grpc_port=" + grpcPort() + "\nhttp_port=" + httpPort() + "\nopenai_port=" + openaiPort() + "\n";
     try {
       Path abs = file.toAbsolutePath();
       if (abs.getParent() != null) {
@@ -212,6 +223,11 @@ final class DaemonServer implements Daemon {
   @Override
   public int grpcPort() {
     return grpcServer.actualPort();
+  }
+
+  @Override
+  public int openaiPort() {
+    return openaiServer == null ? -1 : openaiServer.actualPort();
   }
 
   @Override
@@ -273,6 +289,13 @@ final class DaemonServer implements Daemon {
       }
     } catch (Exception e) {
       LOG.log(Level.FINE, "gRPC server shutdown", e);
+    }
+    try {
+      if (openaiServer != null) {
+        openaiServer.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      LOG.log(Level.FINE, "OpenAI API server close", e);
     }
     try {
       if (httpServer != null) {

@@ -137,10 +137,10 @@ final class DecodeLoop<M> {
       if (generation == null) {
         if (cancelRequested) {
           GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
-          return new Step<>(none, sink.encode(none, req), ticker.read(), new Usage(0, 0), null, !window.discarding());
+          return new Step<>(none, sink.encode(none, req, lease.loaded().model.languageModel().tokenizer()), ticker.read(), new Usage(0, 0), null, !window.discarding());
         }
         LoadedModel m = lease.loaded();
-        generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, ticker));
+        generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, ticker, m::renderChat));
       }
       if (cancelRequested) {
         generation.cancel(); // the next step ends the generation without running the model
@@ -152,7 +152,7 @@ final class DecodeLoop<M> {
       if (chunk.hasToken()) {
         events.token(req.model());
       }
-      M message = sink.encode(chunk, req);
+      M message = sink.encode(chunk, req, lease.loaded().model.languageModel().tokenizer());
       boolean counted = !window.discarding();
       return chunk.isLast() ? new Step<>(chunk, message, now, generation.usage(), generation.timings(), counted)
           : new Step<>(chunk, message, now, null, null, counted);

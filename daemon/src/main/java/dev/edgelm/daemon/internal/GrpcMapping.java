@@ -51,7 +51,7 @@ final class GrpcMapping {
         throw new BadRequestException("stop strings must not be empty");
       }
     }
-    return new StreamRequest(r.getModel(), ids == null ? r.getPrompt() : null, ids,
+    return new StreamRequest(r.getModel(), ids == null ? r.getPrompt() : null, ids, null,
         r.getMaxTokens() == 0 ? defaultMaxTokens : r.getMaxTokens(), sampling, List.copyOf(r.getStopList()), r.hasLogprobs(),
         r.getRequestId(), StreamRequest.ContextRule.CAP);
   }

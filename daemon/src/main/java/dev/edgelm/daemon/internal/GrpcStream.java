@@ -1,6 +1,7 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.engine.GenerationChunk;
+import dev.edgelm.engine.tokenizer.Tokenizer;
 import dev.edgelm.proto.v1.GenerateRequest;
 import dev.edgelm.proto.v1.GenerateResponse;
 import io.vertx.core.Future;
@@ -58,7 +59,7 @@ final class GrpcStream implements StreamSink<GenerateResponse> {
   // ---- the response, from the stream --------------------------------------------------------------------
 
   @Override
-  public GenerateResponse encode(GenerationChunk chunk, StreamRequest req) {
+  public GenerateResponse encode(GenerationChunk chunk, StreamRequest req, Tokenizer tokenizer) {
     return GrpcMapping.step(chunk, req.logprobs(), req.requestId());
   }
 

@@ -5,7 +5,9 @@ package dev.edgelm.daemon.internal;
  * server span.
  */
 enum StreamApi {
-  GRPC("grpc", "edgelm.v1.Generation/Generate");
+  GRPC("grpc", "edgelm.v1.Generation/Generate"),
+  COMPLETIONS("openai", "/v1/completions"),
+  CHAT("openai", "/v1/chat/completions");
 
   /** {@code edgelm.api}: grpc, or openai for every HTTP route. */
   final String label;

@@ -4,11 +4,12 @@ import dev.edgelm.engine.FinishReason;
 import dev.edgelm.engine.GenerationChunk;
 import dev.edgelm.engine.Timings;
 import dev.edgelm.engine.Usage;
+import dev.edgelm.engine.tokenizer.Tokenizer;
 import io.vertx.core.Future;
 
 /**
  * Where one {@link GenerationStream} goes on the wire: the API's side of a stream (gRPC's {@code GenerateResponse}
- * messages in {@link GrpcStream}, the OpenAI API's JSON or server-sent events). The stream owns flow control —
+ * messages in {@link GrpcStream}, the OpenAI API's JSON or server-sent events in {@link OpenAiStream}). The stream owns flow control —
  * admission, the decode loop, backpressure, timers, cancellation — and tells its sink only what to write; the sink
  * knows nothing of slots or workers.
  *
@@ -18,8 +19,8 @@ import io.vertx.core.Future;
  * @param <M> one step's message in the API's terms
  */
 interface StreamSink<M> {
-  /** The message of one step. On the decode worker. */
-  M encode(GenerationChunk chunk, StreamRequest request);
+  /** The message of one step ({@code tokenizer}: the served model's, for token text). On the decode worker. */
+  M encode(GenerationChunk chunk, StreamRequest request, Tokenizer tokenizer);
 
   /**
    * Writes a step's message (not the last). {@code firstToken}: the stream has exactly one token so far ({@code
