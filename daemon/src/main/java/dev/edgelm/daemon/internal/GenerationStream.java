@@ -25,14 +25,9 @@ import java.util.logging.Logger;
  * messages are unsent or the write queue is full, and a completed write or the drain handler resumes it. What happens
  * is told to a {@link StreamEvents} listener (metrics, traces); this class imports no telemetry API.
  *
- * <p>Slow readers ({@link ReaderPauses}) do not hold slots others wait for: when a stream pauses while calls are queued
- * for its model (or a call queues while it is paused: {@link Admission.Lender}), it lends its slot to the first of them
- * and frees its KV cache ({@link DecodeLoop#suspend}). Once its reader has taken every message, it takes a slot back
- * ({@link StreamSlot}: first in line) and its next step rebuilds the cache from the prompt and the tokens so far.
- *
- * <p>Stalled readers: a pause that lasts {@code generation.stall_timeout} ({@link StreamTimers}, on the injected
- * scheduler, armed once the worker has stopped) aborts the stream and frees its slot, so a reader that takes nothing
- * cannot hold a slot forever. A timer whose pause has ended finds a newer pause number and does nothing.
+ * <p>Slow readers ({@link ReaderPauses}) do not hold slots others wait for: a paused stream lends its slot to a waiting
+ * call and frees its KV cache ({@link DecodeLoop#suspend}), and takes a slot back, first in line, once its reader has
+ * caught up. A pause that lasts {@code generation.stall_timeout} (on the injected scheduler) aborts the stream.
  *
  * <p>Cancellation (client cancel or disconnect, the deadline on the injected scheduler, drain timeout) cancels the
  * decode loop; a paused stream is resumed to end. Every stream ends in {@link #finish}, which reports its outcome and
@@ -111,10 +106,6 @@ final class GenerationStream<M> implements ReaderPauses.Stream, DecodeLoop.Resul
         }
       });
     }
-  }
-
-  boolean finished() {
-    return finished;
   }
 
   /** The request for this model as read from the wire; {@code request} throws when it is invalid. */

@@ -53,7 +53,7 @@ final class GrpcStream implements StreamSink<GenerateResponse> {
   }
 
   boolean finished() {
-    return stream.finished();
+    return stream.ended();
   }
 
   // ---- the response, from the stream --------------------------------------------------------------------
