@@ -45,6 +45,9 @@ final class ConfigKeys {
         "HTTP port for /metrics (Prometheus), /healthz and /readyz (0 picks a free port, -1 turns it off). Not authenticated: keep it on loopback or firewall it.");
     key("server.http_host", DaemonConfig.Server.DEFAULT_HOST,
         "Address of the HTTP port (metrics, health): loopback unless set, whatever server.host is.");
+    key("server.openai_port", DaemonConfig.Server.DEFAULT_OPENAI_PORT,
+        "OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions, /health) on server.host, with the gRPC port's "
+        + "TLS and API keys (Authorization: Bearer KEY); 0 picks a free port, -1 turns it off. See docs/API.md.");
     key("server.insecure_bind", "false", "Start on a server.host other hosts can reach without auth.api_keys or mutual TLS "
         + "(logged as a warning); without it such a start is refused (flag --insecure-bind).");
     key("server.port_file", "", "File to write the bound ports to once listening, as lines grpc_port=N and http_port=N (for ports picked with 0).");
@@ -129,6 +132,9 @@ final class ConfigKeys {
     model("preload", "true", "Load at start; health stays NOT_SERVING until every preloaded model is loaded.");
     model("max_concurrent", "generation.max_concurrent", "Generations that run at once.");
     model("max_queued", "generation.max_queued", "Generations that may wait for a slot; past it, RESOURCE_EXHAUSTED.");
+    model("chat_template", "", "Chat template of /v1/chat/completions: a Jinja template file, or a built-in (chatml, llama2, zephyr). "
+        + "Set, it is used instead of the package's own; unset, the package's (from its tokenizer_config.json), and a package "
+        + "without one refuses chat (HTTP 400).");
   }
 
   private ConfigKeys() {}

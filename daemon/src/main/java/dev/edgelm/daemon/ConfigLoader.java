@@ -15,6 +15,7 @@ import dev.edgelm.daemon.DaemonConfig.Telemetry;
 import dev.edgelm.daemon.DaemonConfig.Tls;
 import dev.edgelm.engine.EngineException;
 import dev.edgelm.engine.ModelPackage;
+import dev.edgelm.engine.chat.ChatTemplate;
 import dev.edgelm.engine.SessionSettings;
 import dev.edgelm.hub.BadReferenceException;
 import dev.edgelm.hub.Reference;
@@ -68,6 +69,7 @@ final class ConfigLoader {
         host(v, "server.http_host"),
         v.integer("server.grpc_port", 0, 65535),
         v.integer("server.http_port", -1, 65535),
+        v.integer("server.openai_port", -1, 65535),
         v.path("server.port_file"),
         v.integer("server.event_loops", 1, 64),
         positive(v, "server.drain_timeout", true),
@@ -75,6 +77,9 @@ final class ConfigLoader {
         v.bool("server.insecure_bind"));
     if (server.httpPort() > 0 && server.httpPort() == server.grpcPort()) {
       throw v.invalid("server.http_port", "must differ from server.grpc_port");
+    }
+    if (server.openaiPort() > 0 && (server.openaiPort() == server.grpcPort() || server.openaiPort() == server.httpPort())) {
+      throw v.invalid("server.openai_port", "must differ from server.grpc_port and server.http_port");
     }
     Tls tls = tls(v);
     Auth auth = new Auth(apiKeys(v));
@@ -285,9 +290,25 @@ final class ConfigLoader {
       out.add(new Model(name, path, ref, variant, v.boolOr(p + "pin", false),
           v.integerOr(p + "max_concurrent", limits.maxConcurrent(), 1, 1024),
           v.integerOr(p + "max_queued", limits.maxQueued(), 0, 1_000_000),
-          v.boolOr(p + "preload", true)));
+          v.boolOr(p + "preload", true), chatTemplate(v, p + "chat_template")));
     }
     return out;
+  }
+
+  /** {@code models.<name>.chat_template}: a built-in name, or a readable file (absolute); null when unset. */
+  private static String chatTemplate(ConfigValues v, String key) {
+    if (!v.isSet(key)) {
+      return null;
+    }
+    String t = v.string(key);
+    if (ChatTemplate.BUILT_IN.contains(t)) {
+      return t;
+    }
+    Path file = v.path(key).toAbsolutePath().normalize();
+    if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+      throw v.invalid(key, "must be a readable template file or one of " + String.join(", ", ChatTemplate.BUILT_IN) + "; " + file + " is not");
+    }
+    return file.toString();
   }
 
   /** Physical memory as the JVM sees it (container limits included), for percentage budgets. */

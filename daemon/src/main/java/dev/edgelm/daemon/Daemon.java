@@ -32,6 +32,9 @@ public interface Daemon extends AutoCloseable {
   /** The bound gRPC port. */
   int grpcPort();
 
+  /** The bound port of the OpenAI-compatible HTTP API, or -1 when it is off. */
+  int openaiPort();
+
   /** The bound HTTP port, or -1 when it is off. */
   int httpPort();
 

@@ -66,9 +66,10 @@ public record DaemonConfig(
    *
    * @param portFile where to write the bound ports once listening, or null
    * @param httpPort -1 when the HTTP port is off
+   * @param openaiPort the OpenAI-compatible HTTP API's port on {@code host}, -1 when it is off
    */
-  public record Server(String host, String httpHost, int grpcPort, int httpPort, Path portFile, int eventLoops, Duration drainTimeout,
-      long maxRequestBytes, boolean insecureBind) {
+  public record Server(String host, String httpHost, int grpcPort, int httpPort, int openaiPort, Path portFile, int eventLoops,
+      Duration drainTimeout, long maxRequestBytes, boolean insecureBind) {
     public static final String DEFAULT_HOST = "127.0.0.1";
 
     /** Whether the gRPC port is reachable only from this host. */
@@ -77,6 +78,7 @@ public record DaemonConfig(
     }
     public static final int DEFAULT_GRPC_PORT = 50051;
     public static final int DEFAULT_HTTP_PORT = 9464;
+    public static final int DEFAULT_OPENAI_PORT = -1;
     public static final int DEFAULT_EVENT_LOOPS = 1;
     public static final String DEFAULT_DRAIN_TIMEOUT = "30s";
     public static final String DEFAULT_MAX_REQUEST_BYTES = "1MiB";
@@ -207,8 +209,11 @@ public record DaemonConfig(
    * @param variant the variant id the operator pinned, or null to let the daemon choose the variant
    *     that runs best on this host
    * @param preload load at start and hold health NOT_SERVING until loaded
+   * @param chatTemplate the operator's chat template (a built-in name or a template file), used instead of the
+   *     package's own; null to use the package's
    */
-  public record Model(String name, Path path, Reference reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload) {
+  public record Model(String name, Path path, Reference reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload,
+      String chatTemplate) {
     /** What a model name may be: letters, digits and . _ -, up to 128 (names appear in metric attributes and file names). */
     public static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -217,6 +222,11 @@ public record DaemonConfig(
       if ((path == null) == (reference == null)) {
         throw new IllegalArgumentException("model " + name + ": give exactly one of path and reference");
       }
+    }
+
+    /** A model with the package's own chat template. */
+    public Model(String name, Path path, Reference reference, String variant, boolean pin, int maxConcurrent, int maxQueued, boolean preload) {
+      this(name, path, reference, variant, pin, maxConcurrent, maxQueued, preload, null);
     }
 
     public boolean fromHub() {

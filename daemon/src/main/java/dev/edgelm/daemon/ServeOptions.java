@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * commands take exactly the same flags), and {@link #run} which serves until SIGTERM or SIGINT.
  *
  * <p>Flags are the last configuration layer: {@code --set KEY=VALUE} sets any key, and the
- * shortcuts {@code --port}, {@code --http-port}, {@code --host}, {@code --insecure-bind} and {@code --model [NAME=]DIR} set
+ * shortcuts {@code --port}, {@code --http-port}, {@code --openai-port}, {@code --host}, {@code --insecure-bind} and {@code --model [NAME=]DIR} set
  * the obvious ones. Not thread-safe (picocli fills it once).
  */
 public final class ServeOptions {
@@ -29,6 +29,10 @@ public final class ServeOptions {
 
   @Option(names = "--http-port", paramLabel = "N", description = "HTTP port for /metrics, /healthz, /readyz (server.http_port; -1 turns it off).")
   Integer httpPort;
+
+  @Option(names = "--openai-port", paramLabel = "N",
+      description = "Port of the OpenAI-compatible HTTP API on --host (server.openai_port; 0 picks a free one; off unless set).")
+  Integer openaiPort;
 
   @Option(names = "--host", paramLabel = "ADDR", description = "Address to bind (server.host; default 127.0.0.1).")
   String host;
@@ -65,6 +69,9 @@ public final class ServeOptions {
     }
     if (httpPort != null) {
       out.put("server.http_port", String.valueOf(httpPort));
+    }
+    if (openaiPort != null) {
+      out.put("server.openai_port", String.valueOf(openaiPort));
     }
     if (host != null) {
       out.put("server.host", host);

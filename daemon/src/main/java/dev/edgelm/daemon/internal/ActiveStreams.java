@@ -7,7 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The Generate calls in progress (from arrival, before their request message, to their end), with
+ * The generation streams in progress (every API) (from arrival, before their request message, to their end), with
  * the counters behind the stream gauges: response messages written but not yet sent (and the most
  * any one stream has had), and streams paused for a slow reader. Drain walks it to cancel what is
  * left at the drain timeout.
@@ -15,18 +15,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Threading: thread-safe (concurrent set, atomic counters).
  */
 final class ActiveStreams implements SendWindow.Gauges {
-  private final Set<GenerateCall> calls = ConcurrentHashMap.newKeySet();
+  private final Set<GenerationStream<?>> calls = ConcurrentHashMap.newKeySet();
   private final AtomicLong buffered = new AtomicLong();
   private final AtomicLong bufferedHighWater = new AtomicLong();
   private final AtomicLong paused = new AtomicLong();
   private final AtomicLong cancelling = new AtomicLong();
   private final Object emptied = new Object();
 
-  void add(GenerateCall call) {
+  void add(GenerationStream<?> call) {
     calls.add(call);
   }
 
-  void remove(GenerateCall call) {
+  void remove(GenerationStream<?> call) {
     calls.remove(call);
     synchronized (emptied) {
       emptied.notifyAll();
@@ -52,7 +52,7 @@ final class ActiveStreams implements SendWindow.Gauges {
     return calls.size();
   }
 
-  List<GenerateCall> snapshot() {
+  List<GenerationStream<?>> snapshot() {
     return List.copyOf(calls);
   }
 

@@ -25,7 +25,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -34,7 +33,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -65,59 +63,17 @@ final class DaemonServer implements Daemon {
   private final AtomicBoolean draining = new AtomicBoolean();
   private HttpServer grpcServer;
   private HttpServer httpServer;
+  private HttpServer openaiServer;
 
   private DaemonServer(DaemonConfig config, DaemonRuntime runtime) {
     this.config = config;
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.server().eventLoops()).setWorkerPoolSize(2));
     this.streams = new ActiveStreams();
     this.drainState = new DrainState();
-    AtomicReference<ModelRegistry> registryRef = new AtomicReference<>();
-    this.telemetry = Telemetry.create(config.telemetry(), runtime.spanExporter(), new Telemetry.Gauges() {
-      @Override
-      public Map<String, long[]> streamsByModel() {
-        Map<String, long[]> out = new java.util.LinkedHashMap<>();
-        ModelRegistry r = registryRef.get();
-        if (r != null) {
-          for (ServedModel sm : r.all()) {
-            out.put(sm.name, new long[] {sm.admission.running(), sm.admission.queued()});
-          }
-        }
-        return out;
-      }
-
-      @Override
-      public long bufferedMessages() {
-        return streams.buffered();
-      }
-
-      @Override
-      public long bufferedMessagesHighWater() {
-        return streams.bufferedHighWater();
-      }
-
-      @Override
-      public long streamsInProgress() {
-        return streams.size();
-      }
-
-      @Override
-      public long pausedStreams() {
-        return streams.pausedCount();
-      }
-
-      @Override
-      public long cancellingStreams() {
-        return streams.cancellingCount();
-      }
-
-      @Override
-      public long[] cacheWeightAndCount() {
-        ModelRegistry r = registryRef.get();
-        return r == null ? new long[2] : r.weightAndCount();
-      }
-    });
+    DaemonGauges gauges = new DaemonGauges(streams);
+    this.telemetry = Telemetry.create(config.telemetry(), runtime.spanExporter(), gauges);
     this.registry = new ModelRegistry(config, runtime, telemetry);
-    registryRef.set(registry);
+    gauges.registry(registry);
     int workers = config.generation().workers();
     this.decodeWorkers = new ThreadPoolExecutor(workers, workers, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
         RegistryThreads.threads("edgelm-decode"));
@@ -148,17 +104,26 @@ final class DaemonServer implements Daemon {
       long id = vertx.setTimer(Math.max(1, delay.toMillis()), t -> task.run());
       return () -> vertx.cancelTimer(id);
     });
-    GenerateService generate = new GenerateService(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streamTimers,
-        streams, drainState, config.server().maxRequestBytes());
+    Generations generations = new Generations(registry, decodeWorkers, telemetry, config.generation(), runtime.ticker(), streamTimers,
+        streams, drainState);
+    GenerateService generate = new GenerateService(generations, config.server().maxRequestBytes());
     ModelsService models = new ModelsService(registry, config, drainState);
     GrpcServer grpc = GrpcServer.server(vertx, new GrpcServerOptions().setMaxMessageSize(config.server().maxRequestBytes()));
     grpc.addService(generate.service());
     grpc.addService(models.service());
     grpc.addService(health.service());
     grpc.addService(ReflectionService.v1());
-    grpcServer = vertx.createHttpServer(grpcOptions()).requestHandler(new ApiKeyGate(config.auth().apiKeys(), grpc, telemetry::authRejected));
+    ApiKeys keys = new ApiKeys(config.auth().apiKeys());
+    grpcServer = vertx.createHttpServer(tlsOptions().setHttp2ClearTextEnabled(true)).requestHandler(new ApiKeyGate(keys, grpc, telemetry::authRejected));
     await(grpcServer.listen(config.server().grpcPort(), config.server().host()), "server.grpc_port",
         "cannot listen for gRPC on " + config.server().host() + ":" + config.server().grpcPort());
+    if (config.server().openaiPort() >= 0) {
+      OpenAiApi openai = new OpenAiApi(vertx, generations, keys, telemetry::authRejected, config.server().maxRequestBytes(), this::notReadyReason,
+          java.time.Clock.systemUTC());
+      openaiServer = vertx.createHttpServer(tlsOptions()).requestHandler(openai.router());
+      await(openaiServer.listen(config.server().openaiPort(), config.server().host()), "server.openai_port",
+          "cannot listen for the OpenAI API on " + config.server().host() + ":" + config.server().openaiPort());
+    }
     if (config.server().httpPort() >= 0) {
       httpServer = vertx.createHttpServer(new HttpServerOptions())
           .requestHandler(new HttpEndpoints(vertx, telemetry, this::notReadyReason));
@@ -174,12 +139,14 @@ final class DaemonServer implements Daemon {
     LOG.info(() -> "edgelmd listening: gRPC " + config.server().host() + ":" + grpcPort()
         + (config.tls().enabled() ? (config.tls().mutual() ? " (mutual TLS)" : " (TLS)") : " (plaintext)")
         + (config.auth().enabled() ? ", API keys required" : "")
+        + (openaiServer != null ? ", OpenAI API " + config.server().host() + ":" + openaiPort() + " (/v1)" : "")
         + (httpServer != null ? ", HTTP " + config.server().httpHost() + ":" + httpPort() + " (/metrics /healthz /readyz)" : "")
         + "; models: " + String.join(", ", config.models().stream().map(DaemonConfig.Model::name).toList()));
   }
 
-  private HttpServerOptions grpcOptions() {
-    HttpServerOptions o = new HttpServerOptions().setHttp2ClearTextEnabled(true);
+  /** The gRPC port's TLS (mutual when configured), which the OpenAI API's port shares. */
+  private HttpServerOptions tlsOptions() {
+    HttpServerOptions o = new HttpServerOptions();
     DaemonConfig.Tls tls = config.tls();
     if (tls.enabled()) {
       o.setSsl(true).setUseAlpn(true)
@@ -211,7 +178,7 @@ final class DaemonServer implements Daemon {
     if (file == null) {
       return;
     }
-    String text = "grpc_port=" + grpcPort() + "\nhttp_port=" + httpPort() + "\n";
+    String text = "grpc_port=" + grpcPort() + "\nhttp_port=" + httpPort() + "\nopenai_port=" + openaiPort() + "\n";
     try {
       Path abs = file.toAbsolutePath();
       if (abs.getParent() != null) {
@@ -259,6 +226,11 @@ final class DaemonServer implements Daemon {
   }
 
   @Override
+  public int openaiPort() {
+    return openaiServer == null ? -1 : openaiServer.actualPort();
+  }
+
+  @Override
   public int httpPort() {
     return httpServer == null ? -1 : httpServer.actualPort();
   }
@@ -285,9 +257,9 @@ final class DaemonServer implements Daemon {
       int n = streams.size();
       LOG.info(() -> "draining: " + n + " streams in progress; waiting up to " + config.server().drainTimeout().toMillis() + " ms");
       if (!streams.awaitEmpty(config.server().drainTimeout())) {
-        List<GenerateCall> left = streams.snapshot();
+        List<GenerationStream<?>> left = streams.snapshot();
         LOG.info(() -> "drain timeout: cancelling " + left.size() + " streams");
-        for (GenerateCall c : left) {
+        for (GenerationStream<?> c : left) {
           c.drainCancel();
         }
         if (!streams.awaitEmpty(CANCEL_GRACE)) {
@@ -317,6 +289,13 @@ final class DaemonServer implements Daemon {
       }
     } catch (Exception e) {
       LOG.log(Level.FINE, "gRPC server shutdown", e);
+    }
+    try {
+      if (openaiServer != null) {
+        openaiServer.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+    } catch (Exception e) {
+      LOG.log(Level.FINE, "OpenAI API server close", e);
     }
     try {
       if (httpServer != null) {

@@ -7,7 +7,6 @@ import dev.edgelm.engine.GenerationChunk;
 import dev.edgelm.engine.Ticker;
 import dev.edgelm.engine.Timings;
 import dev.edgelm.engine.Usage;
-import dev.edgelm.proto.v1.GenerateResponse;
 import io.vertx.core.Context;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -15,8 +14,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The worker side of one Generate stream: runs its steps on the decode workers and posts each result to the stream's
- * event loop ({@link Results}).
+ * The worker side of one {@link GenerationStream}: runs its steps on the decode workers and posts each result to the
+ * stream's event loop ({@link Results}), each step's message already encoded by the stream's {@link StreamSink}.
  *
  * <p>A worker runs steps ({@link Generation#next()}) back to back and posts each chunk to the context, which writes
  * it; the worker does not wait for the write, so the event loop is never on the decode path. When other streams wait
@@ -32,16 +31,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it — except {@link #suspend}, which the event loop calls while the stream is paused (no worker runs it then, and its
  * next run is submitted from there). {@link #cancel} and {@link #modelSteps} from any thread.
  */
-final class DecodeLoop {
+final class DecodeLoop<M> {
   /**
    * What one step produced, handed from the worker to the context; {@code counted}: the message is one of the stream's
    * unsent messages (false once nothing more will be written). {@code usage} and {@code timings} only on the last.
    */
-  record Step(GenerationChunk chunk, GenerateResponse message, long nanos, Usage usage, Timings timings, boolean counted) {}
+  record Step<M>(GenerationChunk chunk, M message, long nanos, Usage usage, Timings timings, boolean counted) {}
 
   /** Where the results go; every method runs on the stream's context. */
-  interface Results {
-    void step(Step step);
+  interface Results<M> {
+    void step(Step<M> step);
 
     /** The worker stopped for a slow reader in stop number {@code pause} ({@link SendWindow#pauseIfFull}). */
     void paused(long pause);
@@ -55,17 +54,18 @@ final class DecodeLoop {
   private final Context context;
   private final SendWindow window;
   private final StreamEvents events;
-  private final RequestMapping req;
+  private final StreamRequest req;
   private final LoadedModel.Lease lease;
-  private final Results results;
+  private final StreamSink<M> sink;
+  private final Results<M> results;
   /** Steps that ran, or are running, the model. */
   private final AtomicInteger modelSteps = new AtomicInteger();
   private volatile boolean cancelRequested;
   /** Worker-confined (see the class notes). */
   private Generation generation;
 
-  DecodeLoop(ThreadPoolExecutor workers, Ticker ticker, Context context, SendWindow window, StreamEvents events, RequestMapping req,
-      LoadedModel.Lease lease, Results results) {
+  DecodeLoop(ThreadPoolExecutor workers, Ticker ticker, Context context, SendWindow window, StreamEvents events, StreamRequest req,
+      LoadedModel.Lease lease, StreamSink<M> sink, Results<M> results) {
     this.workers = workers;
     this.ticker = ticker;
     this.context = context;
@@ -73,6 +73,7 @@ final class DecodeLoop {
     this.events = events;
     this.req = req;
     this.lease = lease;
+    this.sink = sink;
     this.results = results;
   }
 
@@ -107,7 +108,7 @@ final class DecodeLoop {
 
   private void run() {
     while (true) {
-      Step step = step();
+      Step<M> step = step();
       if (step == null) {
         return; // failed: posted to the context
       }
@@ -131,15 +132,15 @@ final class DecodeLoop {
   }
 
   /** Runs one step; null when it failed (the failure is posted to the context). */
-  private Step step() {
+  private Step<M> step() {
     try {
       if (generation == null) {
         if (cancelRequested) {
           GenerationChunk none = new GenerationChunk(GenerationChunk.NO_TOKEN, 0f, List.of(), "", FinishReason.CANCELLED);
-          return new Step(none, GenerateResponse.getDefaultInstance(), ticker.read(), new Usage(0, 0), null, !window.discarding());
+          return new Step<>(none, sink.encode(none, req, lease.loaded().model.languageModel().tokenizer()), ticker.read(), new Usage(0, 0), null, !window.discarding());
         }
         LoadedModel m = lease.loaded();
-        generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, ticker));
+        generation = Generation.start(m.model.languageModel(), req.toEngine(m.model.languageModel().tokenizer(), m.contextLength, ticker, m::renderChat));
       }
       if (cancelRequested) {
         generation.cancel(); // the next step ends the generation without running the model
@@ -151,10 +152,10 @@ final class DecodeLoop {
       if (chunk.hasToken()) {
         events.token(req.model());
       }
-      GenerateResponse message = ResponseMapping.step(chunk, req.logprobs(), req.requestId());
+      M message = sink.encode(chunk, req, lease.loaded().model.languageModel().tokenizer());
       boolean counted = !window.discarding();
-      return chunk.isLast() ? new Step(chunk, message, now, generation.usage(), generation.timings(), counted)
-          : new Step(chunk, message, now, null, null, counted);
+      return chunk.isLast() ? new Step<>(chunk, message, now, generation.usage(), generation.timings(), counted)
+          : new Step<>(chunk, message, now, null, null, counted);
     } catch (RuntimeException e) {
       if (generation != null) {
         generation.close();

@@ -1,6 +1,11 @@
 package dev.edgelm.daemon.internal;
 
 import dev.edgelm.daemon.ServableModel;
+import dev.edgelm.engine.chat.ChatMessage;
+import dev.edgelm.engine.chat.ChatTemplate;
+import dev.edgelm.engine.chat.SpecialTokens;
+import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 /**
@@ -29,6 +34,8 @@ final class LoadedModel {
   private int leases;
   private boolean retired;
   private boolean closed;
+  /** Its chat template once resolved (the first chat request resolves it; a template that fails is tried again). */
+  private volatile ChatTemplate chat;
   /** Why the cache is dropping it, set just before an eviction the registry itself decides. */
   volatile String evictionCause;
   volatile long lastUsedNanos;
@@ -42,6 +49,27 @@ final class LoadedModel {
     this.contextLength = footprint.contextTokens();
     this.closer = closer;
     this.lastUsedNanos = nowNanos;
+  }
+
+  /**
+   * The prompt for a conversation, rendered with the model's chat template (ending with the assistant's turn opened):
+   * the operator's {@code models.<name>.chat_template} when set (an explicit setting wins over the package), else the
+   * package's own. On a decode worker.
+   *
+   * @throws dev.edgelm.engine.InvalidRequestException when there is no template, or the template refuses the conversation
+   * @throws dev.edgelm.engine.ModelPackageException when the template does not parse or cannot be read
+   */
+  String renderChat(List<ChatMessage> messages) {
+    ChatTemplate t = chat;
+    if (t == null) {
+      SpecialTokens tokens = SpecialTokens.of(model.languageModel().tokenizer());
+      t = served.chatTemplate != null
+          ? ChatTemplate.configured(served.name, served.chatTemplate, SpecialTokens.of(model.descriptor().getTokenizer().getChat()).orElse(tokens),
+              Clock.systemUTC())
+          : ChatTemplate.resolve(served.name, model.descriptor().getTokenizer().getChat(), null, tokens, Clock.systemUTC());
+      chat = t;
+    }
+    return t.render(messages, true);
   }
 
   /** A use of the model by one stream; {@link #close()} exactly once (idempotent). */

@@ -1,6 +1,5 @@
 package dev.edgelm.daemon.internal;
 
-import dev.edgelm.proto.Units;
 import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.DaemonRuntime;
@@ -13,9 +12,6 @@ import dev.edgelm.daemon.UnknownModelException;
 import dev.edgelm.engine.Ticker;
 import dev.edgelm.hub.InstalledVariant;
 import dev.edgelm.proto.v1.ModelState;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -35,7 +31,7 @@ import java.util.logging.Logger;
  * pulls it and follows its tag on the hub threads. The registry ties them together and is the only
  * writer of a model entry's state.
  *
- * <p>A first load: (hub threads: select and pull, unless the package is in the store) then (loader
+ * <p>A first load ({@link FirstLoads}): (hub threads: select and pull, unless the package is in the store) then (loader
  * thread: {@link ModelLoads#open}); the cache holds the future meanwhile, so concurrent requests share
  * one load. A swap ({@link #swap}) opens the new variant with the same pipeline, warmed, beside the
  * serving model, then puts it in the cache in its place: new streams lease the new model, streams in
@@ -61,6 +57,7 @@ final class ModelRegistry implements AutoCloseable {
   private final ModelCache cache;
   private final ModelLoads loads;
   private final HubReleases releases;
+  private final FirstLoads firstLoads;
   private final ModelNames names = new ModelNames();
   private final List<Runnable> stateListeners = new CopyOnWriteArrayList<>();
   private final Preloads preloads;
@@ -83,6 +80,8 @@ final class ModelRegistry implements AutoCloseable {
     this.releases = new HubReleases(config, runtime, hub, threads.hub, threads.scheduler,
         new HubBenchmark(hub, runtime.loader(), config.runtime().sessionSettings()),
         this::follow);
+    // Weighing happens when Caffeine sees the completed future; fix the maximum once it has.
+    this.firstLoads = new FirstLoads(loads, releases, threads.hub, ticker, telemetry, () -> threads.cacheTasks.execute(this::weightsChanged));
     this.preloads = new Preloads(threads.scheduler, this::load);
     for (DaemonConfig.Model spec : config.models()) {
       add(spec, true);
@@ -155,46 +154,9 @@ final class ModelRegistry implements AutoCloseable {
     if (closed) {
       return CompletableFuture.failedFuture(new NotReadyException("the daemon is shutting down"));
     }
-    CompletableFuture<LoadedModel> f = cache.get(sm.name, () -> startLoad(sm));
+    CompletableFuture<LoadedModel> f = cache.get(sm.name, () -> firstLoads.start(sm));
     ServedModel.LoadAttempt a = sm.attempt;
     return a != null && a.loaded() == f ? a.settled() : f;
-  }
-
-  private CompletableFuture<LoadedModel> startLoad(ServedModel sm) {
-    InstalledVariant pulled = sm.update(s -> s.withStatus(ModelState.MODEL_STATE_LOADING)).pulled();
-    long start = ticker.read();
-    CompletableFuture<Path> dir;
-    if (!sm.fromHub()) {
-      dir = CompletableFuture.completedFuture(sm.path);
-    } else if (pulled != null && Files.isDirectory(pulled.packageDir())) {
-      dir = CompletableFuture.completedFuture(pulled.packageDir());
-    } else {
-      dir = CompletableFuture.supplyAsync(() -> pullSelected(sm), threads.hub);
-    }
-    CompletableFuture<LoadedModel> loaded = dir.thenApplyAsync(d -> firstLoad(sm, d), loads.executor());
-    // The cache holds `loaded`; loadFinished runs once it is complete, so a model reported loaded is
-    // one acquire() finds. Callers of load() wait for `settled`, so they see the state it records.
-    CompletableFuture<LoadedModel> settled = loaded.whenComplete((m, e) -> loadFinished(sm, m, e, Duration.ofNanos(ticker.read() - start)));
-    sm.attempt = new ServedModel.LoadAttempt(loaded, settled);
-    return loaded;
-  }
-
-  /** Selects a variant for this host and pulls only that one, recording each (hub thread). */
-  private Path pullSelected(ServedModel sm) {
-    HubReleases.Selected selected = releases.select(sm);
-    sm.update(s -> s.withSelection(selected.selection(), selected.checkedMillis()));
-    InstalledVariant v = releases.pull(sm, selected);
-    sm.update(s -> s.withVariant(v, selected.selection()));
-    return v.packageDir();
-  }
-
-  /** Loader thread. */
-  private LoadedModel firstLoad(ServedModel sm, Path dir) {
-    dev.edgelm.engine.ModelPackage pkg = loads.read(dir);
-    ServedState s = sm.update(st -> st.withDescriptor(pkg.descriptor())); // shown while it loads, and when it does not fit
-    LoadedModel m = loads.open(sm, pkg, sm.fromHub() ? s.executionProvider() : null, false);
-    sm.update(st -> st.withLoaded(m, st.loadSeconds()));
-    return m;
   }
 
   /** The model's own selection, pull and tag polls (hub side; {@link #swap} is called back on the loader thread). */
@@ -250,23 +212,6 @@ final class ModelRegistry implements AutoCloseable {
     telemetry.modelSwapped(sm.name);
     LOG.info(() -> "model " + sm.name + ": swapped in variant " + v.variantId() + " (" + v.manifestDigest() + "); the previous one drains "
         + old.leases() + " streams");
-    threads.cacheTasks.execute(this::weightsChanged);
-  }
-
-  private void loadFinished(ServedModel sm, LoadedModel m, Throwable e, Duration took) {
-    double seconds = took.toNanos() / 1e9;
-    if (e == null) {
-      sm.update(s -> s.succeeded(seconds));
-      telemetry.modelLoaded(sm.name, took, true);
-      LOG.info(() -> "loaded model " + sm.name + " in " + Math.round(took.toMillis()) + " ms (" + Units.size(m.budgetedBytes) + " with KV budget)");
-    } else {
-      Throwable cause = LoadFailures.unwrap(e);
-      long now = ticker.read();
-      sm.update(s -> s.failed(cause, now, seconds));
-      telemetry.modelLoaded(sm.name, took, false);
-      LOG.log(Level.WARNING, "loading model " + sm.name + " failed: " + cause.getMessage());
-    }
-    // Weighing happens when Caffeine sees the completed future; fix the maximum once it has.
     threads.cacheTasks.execute(this::weightsChanged);
   }
 

@@ -9,19 +9,19 @@ import io.vertx.grpc.common.MessageSizeOverflowException;
 import io.vertx.grpc.server.StatusException;
 
 /**
- * The one request message of a {@link GenerateCall}, from the wire: decoded by the daemon ({@link RequestDecoder}), so
+ * The one request message of a {@link GrpcStream}, from the wire: decoded by the daemon ({@link RequestDecoder}), so
  * that one that does not parse, is too large, or never comes (the client half-closes first) ends the call with
- * INVALID_ARGUMENT or RESOURCE_EXHAUSTED through {@link GenerateCall#malformed}, counted and logged, rather than with
+ * INVALID_ARGUMENT or RESOURCE_EXHAUSTED through {@link GrpcStream#malformed}, counted and logged, rather than with
  * the reset vertx-grpc's typed handler would send. Only the first of these events counts.
  *
  * <p>Threading: confined to the call's context, like the call.
  */
 final class RequestIntake {
-  private final GenerateCall call;
+  private final GrpcStream call;
   private final long maxRequestBytes;
   private boolean started;
 
-  RequestIntake(GenerateCall call, long maxRequestBytes) {
+  RequestIntake(GrpcStream call, long maxRequestBytes) {
     this.call = call;
     this.maxRequestBytes = maxRequestBytes;
   }

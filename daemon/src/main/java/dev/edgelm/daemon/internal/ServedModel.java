@@ -32,6 +32,8 @@ final class ServedModel {
   final Reference reference;
   /** The variant the operator pinned; null = selected for this host. */
   final String variant;
+  /** {@code models.<name>.chat_template}: used instead of the package's template; null = the package's. */
+  final String chatTemplate;
   /** How a variant is selected for this model (context, concurrency, pin, budget, floor). */
   final SelectionPolicy policy;
   final Admission admission;
@@ -51,6 +53,7 @@ final class ServedModel {
     this.path = spec.path();
     this.reference = spec.reference();
     this.variant = spec.variant();
+    this.chatTemplate = spec.chatTemplate();
     this.policy = policy;
     this.state = new AtomicReference<>(ServedState.initial(spec.pin()));
     this.admission = new Admission(spec.name(), spec.maxConcurrent(), spec.maxQueued());

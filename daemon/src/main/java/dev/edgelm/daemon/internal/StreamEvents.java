@@ -8,8 +8,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What happens to one Generate stream, for whoever observes it (metrics, traces), in the shape of OkHttp's {@code
- * EventListener}: every method is a no-op by default, so an observer overrides what it needs and {@link GenerateCall}
+ * What happens to one generation stream (any API), for whoever observes it (metrics, traces), in the shape of OkHttp's {@code
+ * EventListener}: every method is a no-op by default, so an observer overrides what it needs and {@link GenerationStream}
  * imports no telemetry API. {@link Telemetry} implements the metrics, {@link StreamTrace} one stream's spans.
  *
  * <p>Order: {@link #started} (once the request message is read), {@link #admitted}, {@link #firstToken}, any number of
@@ -29,8 +29,8 @@ interface StreamEvents {
   /** Observes nothing. */
   StreamEvents NONE = new StreamEvents() {};
 
-  /** The request message was read: what it asks for, and the caller's metadata (a W3C {@code traceparent}). */
-  default void started(RequestMapping request, MultiMap headers) {}
+  /** The request was read: what it asks for, the API it came through, and the caller's metadata (a W3C {@code traceparent}). */
+  default void started(StreamRequest request, StreamApi api, MultiMap headers) {}
 
   /** The stream took a slot; prefill begins. */
   default void admitted(String model) {}
@@ -57,7 +57,9 @@ interface StreamEvents {
    * How a call ended.
    *
    * @param model the model asked for, or {@code (unknown)} when the call never got that far
-   * @param status the status the call ended with (CANCELLED when the client went away)
+   * @param api the API it came through
+   * @param status the status the call ended with (CANCELLED when the client went away), as a gRPC code whatever the
+   *     API: {@link StatusMapper}'s one taxonomy of failures
    * @param duration from arrival to the end
    * @param usage prompt and generated tokens, or null when the generation did not end normally
    * @param timings the engine's timings of a generation that ended normally, or null
@@ -65,7 +67,7 @@ interface StreamEvents {
    * @param stepsAfterCancel model steps started after the cancel was issued, or -1 when it was not cancelled
    * @param servedVariant {@code model/variant} that served it, or empty when none was leased
    */
-  record Outcome(String model, GrpcStatus status, Duration duration, Usage usage, Timings timings, Duration timeToFirstToken,
+  record Outcome(String model, StreamApi api, GrpcStatus status, Duration duration, Usage usage, Timings timings, Duration timeToFirstToken,
       long stepsAfterCancel, String servedVariant) {}
 
   /** Tells every one of {@code listeners}, in order. */
@@ -73,8 +75,8 @@ interface StreamEvents {
     List<StreamEvents> each = List.of(listeners);
     return new StreamEvents() {
       @Override
-      public void started(RequestMapping request, MultiMap headers) {
-        each.forEach(l -> l.started(request, headers));
+      public void started(StreamRequest request, StreamApi api, MultiMap headers) {
+        each.forEach(l -> l.started(request, api, headers));
       }
 
       @Override

@@ -13,7 +13,7 @@ import io.vertx.grpc.common.GrpcStatus;
 import java.util.Locale;
 
 /**
- * One Generate stream's trace: a server span per request (a child of the caller's when the request carries a W3C
+ * One generation stream's trace: a server span per request (a child of the caller's when the request carries a W3C
  * {@code traceparent}) with one child span per phase — {@code queue}, {@code prefill}, {@code decode}.
  *
  * <p>Threading: one instance per stream, called on the stream's event loop only (see {@link StreamEvents}).
@@ -45,19 +45,25 @@ final class StreamTrace implements StreamEvents {
   }
 
   @Override
-  public void started(RequestMapping req, MultiMap headers) {
+  public void started(StreamRequest req, StreamApi api, MultiMap headers) {
     Context parent = propagator.extract(Context.root(), headers, HEADERS);
     span = tracer.spanBuilder(Telemetry.OPERATION_NAME + " " + req.model())
         .setParent(parent)
         .setSpanKind(SpanKind.SERVER)
         .setAttribute(Telemetry.OPERATION, Telemetry.OPERATION_NAME)
         .setAttribute(Telemetry.MODEL, req.model())
+        .setAttribute(Telemetry.API, api.label)
         .setAttribute("gen_ai.request.max_tokens", (long) req.maxTokens())
         .setAttribute("gen_ai.request.temperature", (double) req.sampling().temperature())
-        .setAttribute("rpc.system", "grpc")
-        .setAttribute("rpc.service", "edgelm.v1.Generation")
-        .setAttribute("rpc.method", "Generate")
         .startSpan();
+    if (api == StreamApi.GRPC) {
+      span.setAttribute("rpc.system", "grpc");
+      span.setAttribute("rpc.service", "edgelm.v1.Generation");
+      span.setAttribute("rpc.method", "Generate");
+    } else {
+      span.setAttribute("http.request.method", "POST");
+      span.setAttribute("http.route", api.route);
+    }
     if (!req.requestId().isEmpty()) {
       span.setAttribute("edgelm.request_id", req.requestId());
     }

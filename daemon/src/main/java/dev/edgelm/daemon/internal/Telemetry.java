@@ -61,6 +61,8 @@ final class Telemetry implements StreamEvents, AutoCloseable {
   static final AttributeKey<String> TOKEN_TYPE = AttributeKey.stringKey("gen_ai.token.type");
   static final AttributeKey<String> ERROR_TYPE = AttributeKey.stringKey("error.type");
   static final AttributeKey<String> GRPC_STATUS = AttributeKey.stringKey("rpc.grpc.status");
+  /** The API a request came through: grpc or openai ({@link StreamApi}). */
+  static final AttributeKey<String> API = AttributeKey.stringKey("edgelm.api");
   static final AttributeKey<String> CAUSE = AttributeKey.stringKey("edgelm.cause");
   static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("edgelm.outcome");
   static final String OPERATION_NAME = "text_completion";
@@ -145,7 +147,7 @@ final class Telemetry implements StreamEvents, AutoCloseable {
     generatedTokens = meter.counterBuilder("edgelm.generated_tokens").setUnit("{token}")
         .setDescription("Tokens generated (one per decode step that ran the model).").build();
     requests = meter.counterBuilder("edgelm.requests").setUnit("{request}")
-        .setDescription("Generate calls by the gRPC status they ended with (rpc.grpc.status).").build();
+        .setDescription("Generation requests by API (edgelm.api: grpc, openai) and the status they ended with (rpc.grpc.status; for the HTTP API the gRPC code of the same outcome).").build();
     modelLoadDuration = meter.histogramBuilder("edgelm.model.load.duration").setUnit("s")
         .setDescription("Time to load a model (pull included), by edgelm.outcome.").setExplicitBucketBoundariesAdvice(LOAD_BUCKETS).build();
     cacheHits = meter.counterBuilder("edgelm.model_cache.hits").setUnit("{request}").setDescription("Requests that found their model loaded.").build();
@@ -268,7 +270,7 @@ final class Telemetry implements StreamEvents, AutoCloseable {
 
   @Override
   public void finished(StreamEvents.Outcome o) {
-    requestEnded(o.model(), o.status(), o.duration());
+    requestEnded(o.model(), o.api(), o.status(), o.duration());
     if (o.usage() != null) {
       tokenUsage(o.model(), o.usage().promptTokens(), o.usage().completionTokens());
     }
@@ -283,8 +285,8 @@ final class Telemetry implements StreamEvents, AutoCloseable {
     }
   }
 
-  private void requestEnded(String model, GrpcStatus status, Duration d) {
-    Attributes base = model(model);
+  private void requestEnded(String model, StreamApi api, GrpcStatus status, Duration d) {
+    Attributes base = model(model).toBuilder().put(API, api.label).build();
     requests.add(1, base.toBuilder().put(GRPC_STATUS, status.name()).build());
     requestDuration.record(seconds(d), status == GrpcStatus.OK ? base : base.toBuilder().put(ERROR_TYPE, status.name()).build());
   }

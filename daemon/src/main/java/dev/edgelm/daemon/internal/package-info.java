@@ -1,8 +1,10 @@
 /**
  * The daemon's implementation; not an API. Start reading at {@code DaemonServer} (wiring, drain),
- * then {@code GenerateCall} (one stream's state machine: admission, writes, cancellation; its
- * worker side is {@code DecodeLoop}, its backpressure handshake {@code SendWindow}) and
- * {@code ModelRegistry} (the Caffeine model cache). The API reaches this package only through
- * {@code InternalProvider}; everything here is package-private unless {@code ArchitectureTest} lists it.
+ * then {@code GenerationStream} (one stream's flow control, the same for every API: admission,
+ * writes, cancellation; its worker side is {@code DecodeLoop}, its backpressure handshake
+ * {@code SendWindow}, its wire format a {@code StreamSink}: {@code GrpcStream} for gRPC) and
+ * {@code ModelRegistry} (names and lifecycle over {@code ModelCache} and {@code ModelLoads}). The API
+ * reaches this package only through {@code InternalProvider}; everything here is package-private
+ * unless {@code ArchitectureTest} lists it.
  */
 package dev.edgelm.daemon.internal;

@@ -31,22 +31,31 @@ final class DaemonProcess implements AutoCloseable {
   private final Path log;
   private final int grpcPort;
   private final int httpPort;
+  private final int openaiPort;
   private final HttpClient http = HttpClient.newHttpClient();
 
-  private DaemonProcess(Process process, Path log, int grpcPort, int httpPort) {
+  private DaemonProcess(Process process, Path log, int grpcPort, int httpPort, int openaiPort) {
     this.process = process;
     this.log = log;
     this.grpcPort = grpcPort;
     this.httpPort = httpPort;
+    this.openaiPort = openaiPort;
   }
 
   /** Starts {@code edgelmd --config config --set server.port_file=...} and waits until its ports are bound. */
   static DaemonProcess start(Path config, Path workDir) throws IOException {
+    return start(workDir, "--config", config.toString());
+  }
+
+  /** Starts {@code edgelmd args --set server.port_file=...} (the flags of {@code ./edgelm serve}) and waits until its ports are bound. */
+  static DaemonProcess start(Path workDir, String... args) throws IOException {
     Files.createDirectories(workDir);
     Path ports = workDir.resolve("ports");
     Files.deleteIfExists(ports);
     Path log = workDir.resolve("edgelmd.log");
-    Process p = launch(log, "--config", config.toString(), "--set", "server.port_file=" + ports);
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--set", "server.port_file=" + ports));
+    Process p = launch(log, all.toArray(String[]::new));
     Await.until("edgelmd writes its port file (log " + log + ")", () -> {
       if (!p.isAlive()) {
         fail("edgelmd exited with " + p.exitValue() + ":\n" + read(log));
@@ -57,7 +66,8 @@ final class DaemonProcess implements AutoCloseable {
     try (var in = Files.newInputStream(ports)) {
       props.load(in);
     }
-    return new DaemonProcess(p, log, Integer.parseInt(props.getProperty("grpc_port")), Integer.parseInt(props.getProperty("http_port")));
+    return new DaemonProcess(p, log, Integer.parseInt(props.getProperty("grpc_port")), Integer.parseInt(props.getProperty("http_port")),
+        Integer.parseInt(props.getProperty("openai_port", "-1")));
   }
 
   /** What an {@code edgelmd ARGS} run that is expected to exit by itself printed, and its status. */
@@ -92,6 +102,11 @@ final class DaemonProcess implements AutoCloseable {
 
   int grpcPort() {
     return grpcPort;
+  }
+
+  /** The port of the OpenAI-compatible HTTP API, -1 when it is off. */
+  int openaiPort() {
+    return openaiPort;
   }
 
   long pid() {

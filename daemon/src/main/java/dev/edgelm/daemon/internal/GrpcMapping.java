@@ -1,19 +1,60 @@
 package dev.edgelm.daemon.internal;
 
+import dev.edgelm.daemon.BadRequestException;
 import dev.edgelm.engine.FinishReason;
 import dev.edgelm.engine.GenerationChunk;
+import dev.edgelm.engine.InvalidRequestException;
+import dev.edgelm.engine.SamplingOptions;
 import dev.edgelm.engine.TokenLogprob;
 import dev.edgelm.engine.Usage;
+import dev.edgelm.proto.v1.GenerateRequest;
 import dev.edgelm.proto.v1.GenerateResponse;
 import dev.edgelm.proto.v1.Timings;
 import dev.edgelm.proto.v1.TopLogprob;
+import java.util.List;
+import java.util.OptionalLong;
 
 /**
- * Engine results to {@code GenerateResponse} messages, the counterpart of {@link RequestMapping}: one message per
- * step, and the fields only the last one carries (finish reason, usage, timings). Stateless.
+ * The gRPC API's side of a generation: a {@link GenerateRequest} to a {@link StreamRequest}, and engine results to
+ * {@code GenerateResponse} messages — one message per step, and the fields only the last one carries (finish reason,
+ * usage, timings). Stateless.
  */
-final class ResponseMapping {
-  private ResponseMapping() {}
+final class GrpcMapping {
+  private GrpcMapping() {}
+
+  /**
+   * @throws BadRequestException for a missing model or prompt, or a negative max_tokens
+   * @throws InvalidRequestException for sampling parameters out of range (both INVALID_ARGUMENT)
+   */
+  static StreamRequest request(GenerateRequest r, int defaultMaxTokens) {
+    if (r.getModel().isBlank()) {
+      throw new BadRequestException("model is required: name one of the models the daemon serves (Models.List)");
+    }
+    int[] ids = r.getPromptTokenIdsCount() > 0 ? r.getPromptTokenIdsList().stream().mapToInt(Integer::intValue).toArray() : null;
+    if (ids == null && r.getPrompt().isEmpty()) {
+      throw new BadRequestException("prompt is empty: give prompt text or prompt_token_ids");
+    }
+    if (r.getMaxTokens() < 0) {
+      throw new BadRequestException("max_tokens must be >= 0 (0 = the server's default of " + defaultMaxTokens + "), got " + r.getMaxTokens());
+    }
+    // The API's "0 disables" maps to the engine's neutral values.
+    SamplingOptions sampling = new SamplingOptions(
+        r.getTemperature(),
+        r.getTopK(),
+        r.getTopP() == 0f ? SamplingOptions.DEFAULT_TOP_P : r.getTopP(),
+        r.getRepetitionPenalty() == 0f ? SamplingOptions.DEFAULT_REPETITION_PENALTY : r.getRepetitionPenalty(),
+        r.hasSeed() ? OptionalLong.of(r.getSeed()) : OptionalLong.empty(),
+        r.hasLogprobs() ? r.getLogprobs() : 0,
+        r.hasLogprobs()); // unasked, the sampler skips the log-sum-exp over the vocabulary
+    for (String s : r.getStopList()) {
+      if (s.isEmpty()) {
+        throw new BadRequestException("stop strings must not be empty");
+      }
+    }
+    return new StreamRequest(r.getModel(), ids == null ? r.getPrompt() : null, ids, null,
+        r.getMaxTokens() == 0 ? defaultMaxTokens : r.getMaxTokens(), sampling, List.copyOf(r.getStopList()), r.hasLogprobs(),
+        r.getRequestId(), StreamRequest.ContextRule.CAP);
+  }
 
   /** The message of one step: its text, its token and, when asked for, its log-probabilities. */
   static GenerateResponse step(GenerationChunk chunk, boolean logprobs, String requestId) {
