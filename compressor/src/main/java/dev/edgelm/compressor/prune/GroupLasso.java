@@ -144,6 +144,15 @@ final class GroupLasso {
     return x;
   }
 
+  /** Each group's norm in {@code x}. */
+  double[] groupNorms(double[] x) {
+    double[] out = new double[groups.length];
+    for (int g = 0; g < groups.length; g++) {
+      out[g] = norm(x, groups[g]);
+    }
+    return out;
+  }
+
   /** Groups whose rows are not all zero. */
   int active(double[] x) {
     int a = 0;
