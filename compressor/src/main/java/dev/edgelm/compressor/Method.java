@@ -327,6 +327,8 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
             "prune: FFN channels per group (default: " + PruneOptions.DEFAULT_FFN_BLOCK + ")."),
         new OptionSpec("criterion", "C", false, "prune: lasso (group lasso on reconstruction), magnitude or fluctuation"
             + " (FLAP) (default: " + PruneOptions.DEFAULT_CRITERION.id() + ")."),
+        new OptionSpec("allocation", "A", false, "prune: uniform (every layer loses the same) or global (greedy on every"
+            + " layer's reconstruction-error curve) (default: " + PruneOptions.DEFAULT_ALLOCATION.id() + ")."),
         new OptionSpec("no-reweight", null, true, "prune --criterion lasso: plain group lasso, no reweighting."),
         new OptionSpec("no-refit", null, true, "prune: keep the survivors' weights instead of refitting them by least squares.")),
         Pruning::parse);
@@ -408,12 +410,19 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
       if (o.has("no-reweight") && criterion != PruneOptions.Criterion.LASSO) {
         throw new UsageException(o.flag("no-reweight") + " applies to --criterion lasso");
       }
+      String a = o.string("allocation", PruneOptions.DEFAULT_ALLOCATION.id());
+      PruneOptions.Allocation allocation;
+      try {
+        allocation = PruneOptions.Allocation.valueOf(a.strip().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(o.flag("allocation") + " must be uniform or global, got '" + a + "'");
+      }
       int block = o.integer("ffn-block", PruneOptions.DEFAULT_FFN_BLOCK);
       if (block < 1) {
         throw new UsageException(o.flag("ffn-block") + " must be at least 1, got " + block);
       }
       return new Pruning(new PruneOptions(ratio, granularity, block, criterion, !o.bool("no-reweight"), !o.bool("no-refit"),
-          headGroup));
+          headGroup, allocation));
     }
   }
 }

@@ -16,15 +16,17 @@ import java.util.Locale;
  * @param refit refit the survivors by least squares with an intercept; false keeps their weights
  *     (fluctuation then compensates the bias with the removed channels' means, as FLAP does)
  * @param headGroup what one attention-head group is (heads and both)
+ * @param allocation how the removal is spread across layers (and, with both, between heads and FFN)
  */
 public record PruneOptions(double targetRatio, Granularity granularity, int ffnBlock, Criterion criterion, boolean reweight,
-    boolean refit, HeadGroup headGroup) {
+    boolean refit, HeadGroup headGroup, Allocation allocation) {
   public static final double MAX_TARGET_RATIO = 0.9;
   public static final int DEFAULT_FFN_BLOCK = 16;
   public static final Granularity DEFAULT_GRANULARITY = Granularity.BOTH;
   /** A KV head with its query heads: measured better than query heads alone on stories260K (docs/COMPRESSION.md). */
   public static final HeadGroup DEFAULT_HEAD_GROUP = HeadGroup.KV;
   public static final Criterion DEFAULT_CRITERION = Criterion.LASSO;
+  public static final Allocation DEFAULT_ALLOCATION = Allocation.UNIFORM;
 
   public PruneOptions {
     if (!(targetRatio > 0 && targetRatio <= MAX_TARGET_RATIO)) {
@@ -33,8 +35,8 @@ public record PruneOptions(double targetRatio, Granularity granularity, int ffnB
     if (ffnBlock < 1) {
       throw new IllegalArgumentException("FFN block must be at least 1 channel, got " + ffnBlock);
     }
-    if (granularity == null || criterion == null || headGroup == null) {
-      throw new IllegalArgumentException("granularity, criterion and head group are required");
+    if (granularity == null || criterion == null || headGroup == null || allocation == null) {
+      throw new IllegalArgumentException("granularity, criterion, head group and allocation are required");
     }
   }
 
@@ -52,6 +54,18 @@ public record PruneOptions(double targetRatio, Granularity granularity, int ffnB
 
     public boolean ffn() {
       return this != HEADS;
+    }
+  }
+
+  /** How the removal is spread across layers. */
+  public enum Allocation {
+    /** Every layer loses the same number of groups. */
+    UNIFORM,
+    /** Greedy on every layer's reconstruction-error curve, one global budget ({@link Budget#global}). */
+    GLOBAL;
+
+    public String id() {
+      return name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -86,6 +100,7 @@ public record PruneOptions(double targetRatio, Granularity granularity, int ffnB
     String r = String.format(Locale.ROOT, "%.2f", targetRatio).replaceAll("0+$", "").replaceAll("\\.$", "");
     return "prune-" + granularity.id() + "-" + r + "-" + criterion.id()
         + (criterion == Criterion.LASSO && reweight ? "-rw" : "") + (refit ? "" : "-norefit")
-        + (granularity.heads() && headGroup == HeadGroup.QUERY ? "-qheads" : "");
+        + (granularity.heads() && headGroup == HeadGroup.QUERY ? "-qheads" : "")
+        + (allocation == DEFAULT_ALLOCATION ? "" : "-" + allocation.id());
   }
 }

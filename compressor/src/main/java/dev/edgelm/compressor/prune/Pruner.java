@@ -39,7 +39,7 @@ import java.util.Map;
  * groups (reweighted group lasso, magnitude or FLAP's fluctuation) and refits the survivors by least
  * squares with the intercept (the structured OBS update; the intercept is bias compensation).
  *
- * <p>Budget: {@link Budget} (uniform across layers). Each layer keeps at least one group of each kind.
+ * <p>Budget: {@link Budget}, uniform across layers or global on their error curves. Each layer keeps at least one group of each kind.
  */
 public final class Pruner {
   static final double DAMPING = 0.01;
@@ -61,7 +61,8 @@ public final class Pruner {
     if (context.calibrationText() == null) {
       throw new UsageException(missingCalibration());
     }
-    Budget budget = Budget.uniform(model, options);
+    Budget budget = options.allocation() == PruneOptions.Allocation.GLOBAL ? Budget.global(model, options, context)
+        : Budget.uniform(model, options);
     int hd = model.config().headDim();
     ModelIr current = model;
     List<LayerPrune> layers = new ArrayList<>();
@@ -103,7 +104,7 @@ public final class Pruner {
           record.getKvHeadsKept(), record.getKvHeadsBefore(), record.getFfnChannelsKept(), f, record.getHeadReconstructionError(),
           record.getReconstructionError()));
     }
-    return result(model, current, options, layers, errors, context);
+    return result(model, current, options, budget.allocation(), layers, errors, context);
   }
 
   private static Problem problem(ModelIr current, String consumer, Linear linear, StepContext context) {
@@ -112,7 +113,7 @@ public final class Pruner {
     return Problem.of(calibration.of(consumer), linear);
   }
 
-  private static StepResult result(ModelIr model, ModelIr current, PruneOptions options, List<LayerPrune> layers,
+  private static StepResult result(ModelIr model, ModelIr current, PruneOptions options, String allocation, List<LayerPrune> layers,
       List<MatrixError> errors, StepContext context) {
     long before = blockLinearParameters(model);
     long after = blockLinearParameters(current);
@@ -120,7 +121,7 @@ public final class Pruner {
     PruneParams.Builder p = PruneParams.newBuilder().setTargetRatio(options.targetRatio())
         .setGranularity(options.granularity().id()).setFfnBlock(options.ffnBlock()).setCriterion(options.criterion().id())
         .setReweight(options.criterion() == Criterion.LASSO && options.reweight()).setRefit(options.refit())
-        .setRemovedRatio(removed).setAllocation("uniform").addAllLayers(layers);
+        .setRemovedRatio(removed).setAllocation(allocation).addAllLayers(layers);
     if (options.granularity().heads()) {
       p.setHeadGroup(options.headGroup().id());
     }
@@ -148,6 +149,7 @@ public final class Pruner {
         .putParams("reweight", Boolean.toString(p.getReweight()))
         .putParams("refit", Boolean.toString(options.refit()))
         .putParams("removed_ratio", String.format(Locale.ROOT, "%.4f", removed))
+        .putParams("allocation", allocation)
         .putParams("scope", "blocks' linear parameters; embeddings and head excluded")
         .putParams("calibration_digest", text.digest());
     if (options.granularity().heads()) {
