@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
         + "scale and gptq need --calib FILE: text like what the model will see, and not the text you evaluate on.",
     "kron: Kronecker-factored layers P(sum_r A_r (x) B_r)Q with permutation search (TQCompressor); --preset tq-gpt2 "
         + "or auto; with --calib the factors are refit on calibration activations, block group by block group.",
-    "prune: removes blocks of --ffn-block FFN channels chosen by reweighted group lasso on each layer's reconstruction "
+    "prune: removes attention heads (a KV head with its query heads, or --head-group query) and blocks of --ffn-block "
+        + "FFN channels (--granularity heads|ffn|both) chosen by reweighted group lasso on each layer's reconstruction "
         + "(calibrated layer by layer on the already-pruned prefix), refits the survivors by least squares; the layers "
         + "become narrower. --target-ratio counts the blocks' linear parameters; embeddings and head are excluded. "
         + "Needs --calib; put it first in a chain, e.g. prune,int4.",

@@ -45,7 +45,7 @@ class CompressPruneCommandTest {
   }
 
   @Test
-  void prune_ffn_writesANarrowerPackageThatRecordsWhatItKept() throws Exception {
+  void prune_headsAndFfn_writesASmallerPackageThatRecordsWhatItKept() throws Exception {
     Path out = tmp.resolve("p20");
     Run r = run("compress", "--model", fp32.toString(), "--method", "prune", "--target-ratio", "0.2", "--calib", calib.toString(),
         "--calib-sequences", "8", "--calib-length", "128", "--out", out.toString());
@@ -56,13 +56,22 @@ class CompressPruneCommandTest {
     Architecture a = d.getArchitecture();
     assertEquals(5, a.getLayerIntermediateSizesCount());
     assertTrue(a.getLayerIntermediateSizesList().stream().allMatch(w -> w < 172 && w >= 120), a.toString());
+    // Default granularity both, head group kv: a KV head leaves with its two query heads.
+    assertEquals(List.of(6, 6, 6, 6, 6), a.getLayerNumHeadsList(), a.toString());
+    assertEquals(List.of(3, 3, 3, 3, 3), a.getLayerNumKvHeadsList(), a.toString());
+    assertEquals(base.getKvCacheBytesPerToken() * 3 / 4, d.getKvCacheBytesPerToken(), "the KV cache follows the kept KV heads");
     PruneParams p = d.getChain(0).getPrune();
+    assertEquals("both", p.getGranularity());
+    assertEquals("kv", p.getHeadGroup());
     assertEquals("lasso", p.getCriterion());
     assertTrue(p.getReweight() && p.getRefit());
     assertEquals(0.2, p.getRemovedRatio(), 0.03);
     assertEquals(5, p.getLayersCount());
     for (LayerPrune l : p.getLayersList()) {
       assertEquals(a.getLayerIntermediateSizes(l.getLayer()), l.getFfnChannelsKept());
+      assertEquals(6, l.getKeptHeadsCount(), l.toString());
+      assertTrue(l.getHeadLambda() > 0 && l.getHeadReconstructionError() > 0
+          && l.getHeadReconstructionError() <= l.getHeadReconstructionErrorBeforeRefit() + 1e-9, l.toString());
       assertTrue(l.getLambda() > 0 && l.getRounds() > 1, l.toString());
       assertTrue(l.getReconstructionError() > 0 && l.getReconstructionError() <= l.getReconstructionErrorBeforeRefit() + 1e-9,
           "the refit never makes a layer's reconstruction worse: " + l);
@@ -101,14 +110,18 @@ class CompressPruneCommandTest {
         List.of("--calib", c),
         List.of("--target-ratio", "0.2"),
         List.of("--target-ratio", "0.2", "--calib", c, "--granularity", "rows"),
-        List.of("--target-ratio", "0.2", "--calib", c, "--granularity", "heads"),
+        List.of("--target-ratio", "0.2", "--calib", c, "--granularity", "heads", "--head-group", "query"),
+        List.of("--target-ratio", "0.2", "--calib", c, "--head-group", "rows"),
+        List.of("--target-ratio", "0.2", "--calib", c, "--granularity", "ffn", "--head-group", "kv"),
         List.of("--target-ratio", "0.2", "--calib", c, "--criterion", "random"),
         List.of("--target-ratio", "0.2", "--calib", c, "--criterion", "magnitude", "--no-reweight"),
-        List.of("--target-ratio", "0.2", "--calib", c, "--ffn-block", "172"),
-        List.of("--target-ratio", "0.9", "--calib", c));
+        List.of("--target-ratio", "0.2", "--calib", c, "--granularity", "ffn", "--ffn-block", "172"),
+        List.of("--target-ratio", "0.9", "--calib", c, "--granularity", "ffn"));
     List<String> expected = List.of("--target-ratio must be in (0, 0.9], got 0", "--target-ratio must be in (0, 0.9], got 0.95",
         "--target-ratio must be a number", "prune needs --target-ratio R", "prune needs calibration text",
-        "--granularity must be heads, ffn or both", "needs attention-head pruning", "--criterion must be lasso, magnitude or fluctuation",
+        "--granularity must be heads, ffn or both",
+        "needs more than the heads hold; with --granularity heads it can be at most 0.09", "--head-group must be kv or query",
+        "--head-group applies to --granularity heads or both", "--criterion must be lasso, magnitude or fluctuation",
         "--no-reweight applies to --criterion lasso", "leaves layer 0 (172 FFN channels) one group",
         "needs more than the FFN blocks hold");
     for (int i = 0; i < cases.size(); i++) {
@@ -124,6 +137,10 @@ class CompressPruneCommandTest {
     Run after = run("compress", "--model", m, "--method", "int4,prune", "--target-ratio", "0.2", "--calib", c, "--out", o);
     assertEquals(2, after.exit());
     assertTrue(after.err().contains("prune cannot follow int4: pruning needs the dense fp32 weights; put prune first"), after.err());
+    Run kron = run("compress", "--model", m, "--method", "prune,kron", "--prune.target-ratio", "0.2", "--calib", c, "--out", o);
+    assertEquals(2, kron.exit());
+    assertEquals(1, kron.err().strip().lines().count(), kron.err());
+    assertTrue(kron.err().contains("kron cannot follow prune"), kron.err());
     assertTrue(Files.notExists(tmp.resolve("bad")), "nothing written");
   }
 }

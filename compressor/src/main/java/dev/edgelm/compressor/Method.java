@@ -255,6 +255,10 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
         if (m instanceof Kronecker) {
           return "kron cannot follow kron: the layers are already factored; keep one kron step";
         }
+        if (m instanceof Pruning) {
+          return "kron cannot follow prune: Kronecker layouts need the full head and FFN widths; use prune or kron,"
+              + " or chain a quantization after either (prune,int4)";
+        }
       }
       return null;
     }
@@ -309,7 +313,7 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
   }
 
   /**
-   * Structured pruning of FFN channel blocks chosen by reweighted group lasso on each layer's
+   * Structured pruning of attention heads and FFN channel blocks chosen by reweighted group lasso on each layer's
    * reconstruction, with a least-squares refit, see {@link Pruner}. Needs calibration text; runs on
    * fp32 weights, so it comes first in a chain ({@code prune,int4}).
    */
@@ -317,12 +321,16 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
     static final Kind KIND = new Kind(List.of("prune"), List.of(
         new OptionSpec("target-ratio", "R", false, "prune: fraction of the blocks' linear parameters to remove, in (0, "
             + PruneOptions.MAX_TARGET_RATIO + "]; embeddings and head are excluded (required)."),
-        new OptionSpec("granularity", "G", false, "prune: heads, ffn or both; this build prunes FFN channel"
-            + " blocks only (default: " + PruneOptions.DEFAULT_GRANULARITY.id() + ")."),
+        new OptionSpec("granularity", "G", false, "prune: heads (attention heads), ffn (FFN channel blocks) or both"
+            + " (default: " + PruneOptions.DEFAULT_GRANULARITY.id() + ")."),
+        new OptionSpec("head-group", "H", false, "prune with heads: kv (a KV head with its query heads) or query (query heads"
+            + " alone, the same number from every KV head) (default: " + PruneOptions.DEFAULT_HEAD_GROUP.id() + ")."),
         new OptionSpec("ffn-block", "K", false,
             "prune: FFN channels per group (default: " + PruneOptions.DEFAULT_FFN_BLOCK + ")."),
         new OptionSpec("criterion", "C", false, "prune: lasso (group lasso on reconstruction), magnitude or fluctuation"
             + " (FLAP) (default: " + PruneOptions.DEFAULT_CRITERION.id() + ")."),
+        new OptionSpec("allocation", "A", false, "prune: uniform (every layer loses the same) or global (greedy on every"
+            + " layer's reconstruction-error curve) (default: " + PruneOptions.DEFAULT_ALLOCATION.id() + ")."),
         new OptionSpec("no-reweight", null, true, "prune --criterion lasso: plain group lasso, no reweighting."),
         new OptionSpec("no-refit", null, true, "prune: keep the survivors' weights instead of refitting them by least squares.")),
         Pruning::parse);
@@ -384,9 +392,15 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
       } catch (IllegalArgumentException e) {
         throw new UsageException(o.flag("granularity") + " must be heads, ffn or both, got '" + g + "'");
       }
-      if (granularity != PruneOptions.Granularity.FFN) {
-        throw new UsageException(o.flag("granularity") + " " + granularity.id()
-            + " needs attention-head pruning, which this build does not have yet; pass --granularity ffn");
+      String h = o.string("head-group", PruneOptions.DEFAULT_HEAD_GROUP.id());
+      PruneOptions.HeadGroup headGroup;
+      try {
+        headGroup = PruneOptions.HeadGroup.valueOf(h.strip().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(o.flag("head-group") + " must be kv or query, got '" + h + "'");
+      }
+      if (o.has("head-group") && !granularity.heads()) {
+        throw new UsageException(o.flag("head-group") + " applies to --granularity heads or both");
       }
       String c = o.string("criterion", PruneOptions.DEFAULT_CRITERION.id());
       PruneOptions.Criterion criterion;
@@ -398,11 +412,19 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
       if (o.has("no-reweight") && criterion != PruneOptions.Criterion.LASSO) {
         throw new UsageException(o.flag("no-reweight") + " applies to --criterion lasso");
       }
+      String a = o.string("allocation", PruneOptions.DEFAULT_ALLOCATION.id());
+      PruneOptions.Allocation allocation;
+      try {
+        allocation = PruneOptions.Allocation.valueOf(a.strip().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(o.flag("allocation") + " must be uniform or global, got '" + a + "'");
+      }
       int block = o.integer("ffn-block", PruneOptions.DEFAULT_FFN_BLOCK);
       if (block < 1) {
         throw new UsageException(o.flag("ffn-block") + " must be at least 1, got " + block);
       }
-      return new Pruning(new PruneOptions(ratio, granularity, block, criterion, !o.bool("no-reweight"), !o.bool("no-refit")));
+      return new Pruning(new PruneOptions(ratio, granularity, block, criterion, !o.bool("no-reweight"), !o.bool("no-refit"),
+          headGroup, allocation));
     }
   }
 

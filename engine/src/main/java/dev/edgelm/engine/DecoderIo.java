@@ -16,6 +16,8 @@ import java.util.Set;
  * against the Optimum decoder convention (see DESIGN.md, "A model package"). Dimensions the graph
  * leaves symbolic come from the descriptor.
  *
+ * @param kvHeads KV heads of each layer (a head-pruned layer keeps fewer): the graph's static
+ *     dimension, else the descriptor's per-layer figure, else its {@code num_kv_heads}
  * @param pastNames {@code past_key_values.{i}.key|value}, key then value per layer
  * @param presentNames {@code present.{i}.key|value} in the same order
  * @param logitsLastOnly the graph computes logits for the last position of each call only
@@ -31,7 +33,7 @@ record DecoderIo(
     boolean attentionMask,
     boolean positionIds,
     int layers,
-    int kvHeads,
+    int[] kvHeads,
     int headDim,
     OnnxJavaType kvType,
     int vocabSize,
@@ -128,7 +130,16 @@ record DecoderIo(
       throw new ModelPackageException(model + ": " + past.get(0) + " has rank " + shape.length + ", expected [batch, kv_heads, past, head_dim]");
     }
     var arch = descriptor.getArchitecture();
-    int kvHeads = dimension(shape[1], arch.getNumKvHeads(), "KV heads", past.get(0), model);
+    if (arch.getLayerNumKvHeadsCount() != 0 && arch.getLayerNumKvHeadsCount() != layers) {
+      throw new ModelPackageException(model + ": the descriptor gives KV heads for " + arch.getLayerNumKvHeadsCount()
+          + " layers but the graph has " + layers);
+    }
+    int[] kvHeads = new int[layers];
+    for (int i = 0; i < layers; i++) {
+      long[] layerShape = ((TensorInfo) inputs.get(pastName(i, "key")).getInfo()).getShape();
+      int declared = arch.getLayerNumKvHeadsCount() == 0 ? arch.getNumKvHeads() : arch.getLayerNumKvHeads(i);
+      kvHeads[i] = dimension(layerShape.length == 4 ? layerShape[1] : -1, declared, "KV heads", pastName(i, "key"), model);
+    }
     int headDim = dimension(shape[3], arch.getHeadDim(), "head dim", past.get(0), model);
     long[] logitsShape = logits.getShape();
     int vocab = dimension(logitsShape.length == 3 ? logitsShape[2] : -1, arch.getVocabSize(), "vocabulary size", LOGITS, model);

@@ -56,7 +56,7 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
     this.io = io;
     this.contextLength = contextLength;
     this.emptyPast = emptyPast;
-    this.kvPool = io.sharedKv() ? new KvPool(env, io.layers(), io.kvHeads(), io.kvCapacity(), io.headDim()) : null;
+    this.kvPool = io.sharedKv() ? new KvPool(env, io.kvHeads(), io.kvCapacity(), io.headDim()) : null;
   }
 
   /**
@@ -89,8 +89,8 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
     try {
       DecoderIo io = DecoderIo.discover(session.getInputInfo(), session.getOutputInfo(), descriptor, pkg.dir());
       emptyPast = new OnnxTensor[io.pastNames().length];
-      long[] emptyShape = {1, io.kvHeads(), 0, io.headDim()};
       for (int i = 0; i < emptyPast.length; i++) {
+        long[] emptyShape = {1, io.kvHeads()[i / 2], 0, io.headDim()};
         emptyPast[i] = OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0), emptyShape, io.kvType());
       }
       return new DecoderModel(pkg, tokenizer, env, session, io, context, emptyPast);
@@ -249,7 +249,11 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
       case FLOAT16, BFLOAT16 -> 2;
       default -> 4;
     };
-    return 2L * io.layers() * io.kvHeads() * io.headDim() * elementBytes;
+    long heads = 0;
+    for (int h : io.kvHeads()) {
+      heads += h;
+    }
+    return 2L * heads * io.headDim() * elementBytes;
   }
 
   OrtEnvironment env() {
@@ -275,7 +279,7 @@ public final class DecoderModel implements LanguageModel, AutoCloseable {
 
   @Override
   public String toString() {
-    return "DecoderModel[" + pkg.dir() + ", layers=" + io.layers() + ", kvHeads=" + io.kvHeads() + ", headDim=" + io.headDim()
+    return "DecoderModel[" + pkg.dir() + ", layers=" + io.layers() + ", kvHeads=" + java.util.Arrays.toString(io.kvHeads()) + ", headDim=" + io.headDim()
         + ", vocab=" + io.vocabSize() + ", context=" + contextLength + "]";
   }
 }

@@ -12,7 +12,7 @@ import java.util.List;
 /**
  * Preallocated KV-cache rows for a graph whose cache is one shared buffer per layer
  * ({@link DecoderIo#sharedKv()}, GroupQueryAttention): each row is, per layer, a key and a value
- * buffer of {@code [1, kv_heads, capacity, head_dim]} floats that ONNX Runtime reads as the past and
+ * buffer of {@code [1, kv_heads, capacity, head_dim]} floats (kv_heads per layer: a head-pruned layer keeps fewer) that ONNX Runtime reads as the past and
  * writes as the present of the same call, so a decode step copies no cache.
  *
  * <p>Capacity: a row starts at {@link #INITIAL_CAPACITY} positions (or the context, if shorter) and
@@ -36,7 +36,8 @@ final class KvPool implements AutoCloseable {
 
   private final OrtEnvironment env;
   private final int layers;
-  private final int kvHeads;
+  /** Per layer: a head-pruned model keeps different KV heads in different layers. */
+  private final int[] kvHeads;
   private final int headDim;
   private final int maxCapacity;
 
@@ -45,10 +46,10 @@ final class KvPool implements AutoCloseable {
   private final ArrayDeque<Row> idle = new ArrayDeque<>();
   private boolean closed;
 
-  KvPool(OrtEnvironment env, int layers, int kvHeads, int maxCapacity, int headDim) {
+  KvPool(OrtEnvironment env, int[] kvHeads, int maxCapacity, int headDim) {
     this.env = env;
-    this.layers = layers;
-    this.kvHeads = kvHeads;
+    this.layers = kvHeads.length;
+    this.kvHeads = kvHeads.clone();
     this.headDim = headDim;
     this.maxCapacity = maxCapacity;
   }
@@ -96,13 +97,16 @@ final class KvPool implements AutoCloseable {
     }
 
     private void allocate(int positions) {
-      int bytes = Math.multiplyExact(Math.multiplyExact(kvHeads, positions), Math.multiplyExact(headDim, Float.BYTES));
+      long total = 0;
       ByteBuffer[] b = new ByteBuffer[2 * layers];
       OnnxTensor[] t = new OnnxTensor[2 * layers];
       try {
         for (int i = 0; i < b.length; i++) {
+          int heads = kvHeads[i / 2];
+          int bytes = Math.multiplyExact(Math.multiplyExact(heads, positions), Math.multiplyExact(headDim, Float.BYTES));
+          total += bytes;
           b[i] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-          t[i] = OnnxTensor.createTensor(env, b[i].asFloatBuffer(), new long[] {1, kvHeads, positions, headDim});
+          t[i] = OnnxTensor.createTensor(env, b[i].asFloatBuffer(), new long[] {1, heads, positions, headDim});
         }
       } catch (OrtException | OutOfMemoryError e) {
         for (OnnxTensor x : t) {
@@ -111,7 +115,7 @@ final class KvPool implements AutoCloseable {
           }
         }
         if (e instanceof OutOfMemoryError) {
-          throw new RuntimeFailureException("the KV cache of " + positions + " positions needs " + (2L * layers * bytes >> 20)
+          throw new RuntimeFailureException("the KV cache of " + positions + " positions needs " + (total >> 20)
               + " MiB of direct memory, which the JVM refused (" + e.getMessage() + "); raise -XX:MaxDirectMemorySize or serve fewer or shorter sequences", e);
         }
         throw new RuntimeFailureException("cannot create KV-cache tensors: " + e.getMessage(), e);
@@ -149,7 +153,7 @@ final class KvPool implements AutoCloseable {
       int headBytesNew = grown * headDim * Float.BYTES;
       int used = filled * headDim * Float.BYTES;
       for (int i = 0; i < old.length; i++) {
-        for (int h = 0; h < kvHeads; h++) {
+        for (int h = 0; h < kvHeads[i / 2]; h++) {
           buffers[i].put(h * headBytesNew, old[i], h * headBytesOld, used);
         }
       }

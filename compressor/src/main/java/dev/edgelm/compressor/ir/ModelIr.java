@@ -139,15 +139,42 @@ public record ModelIr(
     return blocks.stream().mapToInt(b -> b.up().outFeatures()).toArray();
   }
 
+  /** Each layer's query heads: {@code numHeads} unless the layer's heads were pruned. */
+  public int[] headCounts() {
+    return blocks.stream().mapToInt(b -> b.numHeads(config.headDim())).toArray();
+  }
+
+  /** Each layer's KV heads: {@code numKvHeads} unless the layer's heads were pruned. */
+  public int[] kvHeadCounts() {
+    return blocks.stream().mapToInt(b -> b.numKvHeads(config.headDim())).toArray();
+  }
+
+  /** Bytes one token of context adds to the fp32 KV cache: each layer's kept KV heads. */
+  public long kvCacheBytesPerToken() {
+    long n = 0;
+    for (int kv : kvHeadCounts()) {
+      n += 2L * kv * config.headDim() * Float.BYTES;
+    }
+    return n;
+  }
+
   /**
-   * The descriptor's architecture: the configuration, and the per-layer FFN widths when some layer
-   * has fewer channels than {@code intermediateSize}.
+   * The descriptor's architecture: the configuration, the per-layer FFN widths when some layer
+   * has fewer channels than {@code intermediateSize}, and the per-layer head counts when some layer
+   * has fewer heads than the configuration.
    */
   public dev.edgelm.proto.v1.Architecture architecture() {
     dev.edgelm.proto.v1.Architecture.Builder a = config.toProto().toBuilder();
     int[] widths = ffnWidths();
     if (java.util.Arrays.stream(widths).anyMatch(w -> w != config.intermediateSize())) {
       java.util.Arrays.stream(widths).forEach(a::addLayerIntermediateSizes);
+    }
+    int[] heads = headCounts();
+    int[] kv = kvHeadCounts();
+    if (java.util.Arrays.stream(heads).anyMatch(h -> h != config.numHeads())
+        || java.util.Arrays.stream(kv).anyMatch(h -> h != config.numKvHeads())) {
+      java.util.Arrays.stream(heads).forEach(a::addLayerNumHeads);
+      java.util.Arrays.stream(kv).forEach(a::addLayerNumKvHeads);
     }
     return a.build();
   }
@@ -170,8 +197,17 @@ public record ModelIr(
         String p = "layers." + i + ".";
         norm(p + "attn_norm", b.attnNorm());
         norm(p + "mlp_norm", b.mlpNorm());
-        linear(p + "attn.qkv", b.qkv(), d, c.queryWidth() + 2 * c.kvWidth());
-        linear(p + "attn.out", b.attnOut(), c.queryWidth(), d);
+        // A head-pruned layer keeps fewer heads (at least one KV head, a whole number of query heads per KV head).
+        int q = b.attnOut().inFeatures();
+        int hd = c.headDim();
+        int kvWidth = (b.qkv().outFeatures() - q) / 2;
+        boolean heads = q % hd == 0 && kvWidth % hd == 0 && q >= hd && kvWidth >= hd && q <= c.queryWidth()
+            && kvWidth <= c.kvWidth() && (q / hd) % (kvWidth / hd) == 0;
+        expect(p + "attention heads", heads, q + " query and " + kvWidth + " KV columns",
+            "whole heads of " + hd + ", 1.." + c.numHeads() + " query heads per layer, 1.." + c.numKvHeads()
+            + " KV heads, each serving the same number");
+        linear(p + "attn.qkv", b.qkv(), d, q + 2 * kvWidth);
+        linear(p + "attn.out", b.attnOut(), q, d);
         // A pruned layer keeps fewer FFN channels than intermediate_size; every layer keeps one at least.
         int f = b.up().outFeatures();
         expect(p + "mlp width", f >= 1 && f <= c.intermediateSize(), String.valueOf(f), "1.." + c.intermediateSize());

@@ -132,8 +132,9 @@ public final class DecoderEmitter {
     }
     Object pastLength = gqa ? KV_CAPACITY : PAST;
     for (int i = 0; i < c.numLayers(); i++) {
-      g.input(pastKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), pastLength, c.headDim());
-      g.input(pastValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), pastLength, c.headDim());
+      int kv = kvHeads(i);
+      g.input(pastKey(i), DataType.FLOAT, BATCH, kv, pastLength, c.headDim());
+      g.input(pastValue(i), DataType.FLOAT, BATCH, kv, pastLength, c.headDim());
     }
 
     String h = ir.tokenEmbedding().emitLookup(g, ids, "tok_embed");
@@ -170,10 +171,21 @@ public final class DecoderEmitter {
     g.node("Identity").in(logits).out("logits");
     g.output("logits", DataType.FLOAT, BATCH, LOGITS_ROWS, c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
-      g.output(presentKey(i), DataType.FLOAT, BATCH, c.numKvHeads(), gqa ? KV_CAPACITY : TOTAL, c.headDim());
-      g.output(presentValue(i), DataType.FLOAT, BATCH, c.numKvHeads(), gqa ? KV_CAPACITY : TOTAL, c.headDim());
+      int kv = kvHeads(i);
+      g.output(presentKey(i), DataType.FLOAT, BATCH, kv, gqa ? KV_CAPACITY : TOTAL, c.headDim());
+      g.output(presentValue(i), DataType.FLOAT, BATCH, kv, gqa ? KV_CAPACITY : TOTAL, c.headDim());
     }
     return new Emitted(g, Collections.unmodifiableMap(linearInputs));
+  }
+
+  /** Query heads of {@code layer} (a head-pruned layer has fewer than the configuration). */
+  private int heads(int layer) {
+    return ir.blocks().get(layer).numHeads(c.headDim());
+  }
+
+  /** KV heads of {@code layer}: the second dimension of its cache. */
+  private int kvHeads(int layer) {
+    return ir.blocks().get(layer).numKvHeads(c.headDim());
   }
 
   public static String pastKey(int layer) {
@@ -257,7 +269,8 @@ public final class DecoderEmitter {
     String q = scope + "/q";
     String k = scope + "/k";
     String v = scope + "/v";
-    g.node("Split").in(qkv, g.int64s(c.queryWidth(), c.kvWidth(), c.kvWidth()))
+    int kvWidth = kvHeads(layer) * c.headDim();
+    g.node("Split").in(qkv, g.int64s(heads(layer) * c.headDim(), kvWidth, kvWidth))
         .attr(Attr.i("axis", -1)).outs(q, k, v);
     boolean rotary = c.family() == Family.LLAMA;
     GraphBuilder.NodeBuilder node = g.node(GraphBuilder.MICROSOFT, "GroupQueryAttention");
@@ -266,7 +279,7 @@ public final class DecoderEmitter {
     } else {
       node.in(q, k, v, pastKey(layer), pastValue(layer), seqlensK, totalLength);
     }
-    node.attr(Attr.i("num_heads", c.numHeads())).attr(Attr.i("kv_num_heads", c.numKvHeads()))
+    node.attr(Attr.i("num_heads", heads(layer))).attr(Attr.i("kv_num_heads", kvHeads(layer)))
         .attr(Attr.i("do_rotary", rotary ? 1 : 0)).attr(Attr.i("rotary_interleaved", 0))
         .outs(scope + "/context_flat", presentKey(layer), presentValue(layer));
     return linear(b.attnOut(), scope + "/context_flat", p + ".out");
@@ -290,19 +303,21 @@ public final class DecoderEmitter {
     String q = scope + "/q";
     String k = scope + "/k";
     String v = scope + "/v";
-    g.node("Split").in(qkv, g.int64s(c.queryWidth(), c.kvWidth(), c.kvWidth()))
+    int heads = heads(layer);
+    int kvHeads = kvHeads(layer);
+    g.node("Split").in(qkv, g.int64s(heads * hd, kvHeads * hd, kvHeads * hd))
         .attr(Attr.i("axis", -1)).outs(q, k, v);
-    q = heads(q, c.numHeads(), scope + "/q_heads");
-    k = heads(k, c.numKvHeads(), scope + "/k_heads");
-    v = heads(v, c.numKvHeads(), scope + "/v_heads");
+    q = heads(q, heads, scope + "/q_heads");
+    k = heads(k, kvHeads, scope + "/k_heads");
+    v = heads(v, kvHeads, scope + "/v_heads");
     if (c.family() == Family.LLAMA) {
       q = rotate(q, scope + "/q_rope");
       k = rotate(k, scope + "/k_rope");
     }
     String keys = g.node("Concat").in(pastKey(layer), k).attr(Attr.i("axis", 2)).out(presentKey(layer));
     String values = g.node("Concat").in(pastValue(layer), v).attr(Attr.i("axis", 2)).out(presentValue(layer));
-    keys = repeatKv(keys, scope + "/k_rep");
-    values = repeatKv(values, scope + "/v_rep");
+    keys = repeatKv(keys, heads, kvHeads, scope + "/k_rep");
+    values = repeatKv(values, heads, kvHeads, scope + "/v_rep");
 
     String scaled = g.node("Mul").in(q, g.floatScalar((float) (1.0 / Math.sqrt(hd)))).out(scope + "/q_scaled");
     String keysT = g.node("Transpose").in(keys).attr(Attr.ints("perm", 0, 1, 3, 2)).out(scope + "/k_t");
@@ -311,7 +326,7 @@ public final class DecoderEmitter {
     String probs = g.node("Softmax").in(masked).attr(Attr.i("axis", -1)).out(scope + "/probs");
     String context = g.node("MatMul").in(probs, values).out(scope + "/context");
     String merged = g.node("Transpose").in(context).attr(Attr.ints("perm", 0, 2, 1, 3)).out(scope + "/context_t");
-    String flat = g.node("Reshape").in(merged, g.int64s(0, 0, c.queryWidth())).out(scope + "/context_flat");
+    String flat = g.node("Reshape").in(merged, g.int64s(0, 0, heads * hd)).out(scope + "/context_flat");
     return linear(b.attnOut(), flat, p + ".out");
   }
 
@@ -337,14 +352,14 @@ public final class DecoderEmitter {
   }
 
   /** Grouped-query attention: [b, kv, t, hd] → [b, heads, t, hd], key head j serving query heads j·g..j·g+g-1. */
-  private String repeatKv(String x, String name) {
-    int groups = c.numHeads() / c.numKvHeads();
+  private String repeatKv(String x, int heads, int kvHeads, String name) {
+    int groups = heads / kvHeads;
     if (groups == 1) {
       return x;
     }
     String u = g.node("Unsqueeze").in(x, g.int64s(2)).out(name + "/unsqueeze");
     String e = g.node("Expand").in(u, g.int64s(1, 1, groups, 1, 1)).out(name + "/expand");
-    return g.node("Reshape").in(e, g.int64s(0, c.numHeads(), -1, c.headDim())).out(name);
+    return g.node("Reshape").in(e, g.int64s(0, heads, -1, c.headDim())).out(name);
   }
 
   private String emitMlp(int layer, Block b, String x) {

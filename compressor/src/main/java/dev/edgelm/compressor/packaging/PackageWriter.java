@@ -181,7 +181,7 @@ public final class PackageWriter {
         .addAllChain(variant.chain())
         .setParameterCount(ir.parameterCount())
         .setWeightBytes(written.initializerBytes())
-        .setKvCacheBytesPerToken(ir.config().kvCacheBytesPerToken())
+        .setKvCacheBytesPerToken(ir.kvCacheBytesPerToken())
         .setTokenizer(tokenizer.spec())
         .setRequirements(Requirements.newBuilder()
             .addAllOnnxOps(emitted.graph().opsUsed())
