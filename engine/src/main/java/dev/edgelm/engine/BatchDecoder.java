@@ -53,7 +53,7 @@ public final class BatchDecoder implements AutoCloseable {
     this.model = model;
     this.context = model.contextLength();
     this.vocab = io.vocabSize();
-    this.block = new KvBlock(model.env(), io.layers(), io.kvHeads(), io.headDim(), options.maxRows(), io.kvCapacity());
+    this.block = new KvBlock(model.env(), io.kvHeads(), io.headDim(), options.maxRows(), io.kvCapacity());
     this.run = new BatchRun(model, options.maxRows());
     this.prefixes = options.prefixCacheBytes() > 0 ? new PrefixCache(options.prefixBlockTokens(), options.prefixCacheBytes()) : null;
     this.rows = new Row[options.maxRows()];

@@ -9,7 +9,7 @@ import java.nio.FloatBuffer;
 
 /**
  * The KV cache of a {@link BatchDecoder}: per layer, one key and one value buffer of {@code [rows,
- * kv_heads, capacity, head_dim]} floats, rows outermost, so any run of consecutive rows is one
+ * kv_heads, capacity, head_dim]} floats (kv_heads per layer: a head-pruned layer keeps fewer), rows outermost, so any run of consecutive rows is one
  * contiguous tensor (a view, no copy) that GroupQueryAttention reads as past and writes as present
  * in place — a batched step over rows {@code [first, first + count)} and a prefill over one row use
  * the same memory.
@@ -26,8 +26,7 @@ import java.nio.FloatBuffer;
  */
 final class KvBlock implements AutoCloseable {
   private final OrtEnvironment env;
-  private final int layers;
-  private final int kvHeads;
+  private final int[] kvHeads;
   private final int headDim;
   private final int rows;
   private final int maxCapacity;
@@ -39,10 +38,9 @@ final class KvBlock implements AutoCloseable {
   private int spanFirst = -1;
   private int spanCount;
 
-  KvBlock(OrtEnvironment env, int layers, int kvHeads, int headDim, int rows, int maxCapacity) {
+  KvBlock(OrtEnvironment env, int[] kvHeads, int headDim, int rows, int maxCapacity) {
     this.env = env;
-    this.layers = layers;
-    this.kvHeads = kvHeads;
+    this.kvHeads = kvHeads.clone();
     this.headDim = headDim;
     this.rows = rows;
     this.maxCapacity = maxCapacity;
@@ -50,19 +48,23 @@ final class KvBlock implements AutoCloseable {
   }
 
   private ByteBuffer[] allocate(int positions) {
-    long bytes = (long) rows * kvHeads * positions * headDim * Float.BYTES;
-    if (bytes > Integer.MAX_VALUE) {
-      throw new RuntimeFailureException("a KV block of " + rows + " rows x " + positions + " positions needs " + (bytes >> 20)
-          + " MiB per layer, over the 2 GiB a buffer holds; use fewer rows (max_batch)");
+    long total = 0;
+    for (int heads : kvHeads) {
+      long bytes = (long) rows * heads * positions * headDim * Float.BYTES;
+      if (bytes > Integer.MAX_VALUE) {
+        throw new RuntimeFailureException("a KV block of " + rows + " rows x " + positions + " positions needs " + (bytes >> 20)
+            + " MiB per layer, over the 2 GiB a buffer holds; use fewer rows (max_batch)");
+      }
+      total += 2 * bytes;
     }
-    ByteBuffer[] b = new ByteBuffer[2 * layers];
+    ByteBuffer[] b = new ByteBuffer[2 * kvHeads.length];
     try {
       for (int i = 0; i < b.length; i++) {
-        b[i] = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.nativeOrder());
+        b[i] = ByteBuffer.allocateDirect(rows * kvHeads[i / 2] * positions * headDim * Float.BYTES).order(ByteOrder.nativeOrder());
       }
     } catch (OutOfMemoryError e) {
       throw new RuntimeFailureException("the KV cache of " + rows + " rows x " + positions + " positions needs "
-          + (2L * layers * bytes >> 20) + " MiB of direct memory, which the JVM refused (" + e.getMessage()
+          + (total >> 20) + " MiB of direct memory, which the JVM refused (" + e.getMessage()
           + "); raise -XX:MaxDirectMemorySize or use fewer rows (max_batch)", e);
     }
     capacity = positions;
@@ -83,12 +85,20 @@ final class KvBlock implements AutoCloseable {
 
   /** Floats one position of one row holds over all layers, keys and values. */
   int floatsPerPosition() {
-    return 2 * layers * kvHeads * headDim;
+    int heads = 0;
+    for (int h : kvHeads) {
+      heads += h;
+    }
+    return 2 * heads * headDim;
   }
 
   /** Bytes the block holds now (all rows at the current capacity). */
   long bytes() {
-    return (long) buffers.length * buffers[0].capacity();
+    long bytes = 0;
+    for (ByteBuffer b : buffers) {
+      bytes += b.capacity();
+    }
+    return bytes;
   }
 
   /**
@@ -110,9 +120,10 @@ final class KvBlock implements AutoCloseable {
     ByteBuffer[] old = buffers;
     ByteBuffer[] next = allocate(grown);
     for (int i = 0; i < old.length; i++) {
+      int heads = kvHeads[i / 2];
       for (int r = 0; r < rows; r++) {
-        for (int h = 0; h < kvHeads; h++) {
-          next[i].put(offset(r, h, 0, grown), old[i], offset(r, h, 0, oldCapacity), filled[r] * headDim * Float.BYTES);
+        for (int h = 0; h < heads; h++) {
+          next[i].put(offset(heads, r, h, 0, grown), old[i], offset(heads, r, h, 0, oldCapacity), filled[r] * headDim * Float.BYTES);
         }
       }
     }
@@ -120,9 +131,9 @@ final class KvBlock implements AutoCloseable {
     closeViews();
   }
 
-  /** Byte offset of position {@code t} of head {@code h} of row {@code r} at capacity {@code cap}. */
-  private int offset(int r, int h, int t, int cap) {
-    return ((r * kvHeads + h) * cap + t) * headDim * Float.BYTES;
+  /** Byte offset of position {@code t} of head {@code h} of row {@code r} at capacity {@code cap}, in a layer of {@code heads} KV heads. */
+  private int offset(int heads, int r, int h, int t, int cap) {
+    return ((r * heads + h) * cap + t) * headDim * Float.BYTES;
   }
 
   /** Tensors {@code [count, kv_heads, capacity, head_dim]} over rows {@code [first, first + count)}, key then value per layer; owned by the block. */
@@ -147,12 +158,13 @@ final class KvBlock implements AutoCloseable {
   }
 
   private OnnxTensor[] createView(int first, int count) {
-    int rowBytes = kvHeads * capacity * headDim * Float.BYTES;
     OnnxTensor[] t = new OnnxTensor[buffers.length];
     try {
       for (int i = 0; i < t.length; i++) {
+        int heads = kvHeads[i / 2];
+        int rowBytes = heads * capacity * headDim * Float.BYTES;
         FloatBuffer f = buffers[i].slice(first * rowBytes, count * rowBytes).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        t[i] = OnnxTensor.createTensor(env, f, new long[] {count, kvHeads, capacity, headDim});
+        t[i] = OnnxTensor.createTensor(env, f, new long[] {count, heads, capacity, headDim});
       }
       return t;
     } catch (OrtException e) {
@@ -164,9 +176,10 @@ final class KvBlock implements AutoCloseable {
   /** Copies positions {@code [0, count)} of row {@code from} into row {@code to} (every layer and head). */
   void copyPositions(int from, int to, int count) {
     int bytes = count * headDim * Float.BYTES;
-    for (ByteBuffer b : buffers) {
-      for (int h = 0; h < kvHeads; h++) {
-        b.put(offset(to, h, 0, capacity), b, offset(from, h, 0, capacity), bytes);
+    for (int i = 0; i < buffers.length; i++) {
+      int heads = kvHeads[i / 2];
+      for (int h = 0; h < heads; h++) {
+        buffers[i].put(offset(heads, to, h, 0, capacity), buffers[i], offset(heads, from, h, 0, capacity), bytes);
       }
     }
   }
@@ -179,10 +192,11 @@ final class KvBlock implements AutoCloseable {
   void read(int r, int from, int count, float[] out) {
     int n = count * headDim;
     int at = 0;
-    for (ByteBuffer b : buffers) {
-      FloatBuffer f = b.asFloatBuffer();
-      for (int h = 0; h < kvHeads; h++) {
-        f.get(offset(r, h, from, capacity) / Float.BYTES, out, at, n);
+    for (int i = 0; i < buffers.length; i++) {
+      FloatBuffer f = buffers[i].asFloatBuffer();
+      int heads = kvHeads[i / 2];
+      for (int h = 0; h < heads; h++) {
+        f.get(offset(heads, r, h, from, capacity) / Float.BYTES, out, at, n);
         at += n;
       }
     }
@@ -192,10 +206,11 @@ final class KvBlock implements AutoCloseable {
   void write(int r, int from, int count, float[] in) {
     int n = count * headDim;
     int at = 0;
-    for (ByteBuffer b : buffers) {
-      FloatBuffer f = b.asFloatBuffer();
-      for (int h = 0; h < kvHeads; h++) {
-        f.put(offset(r, h, from, capacity) / Float.BYTES, in, at, n);
+    for (int i = 0; i < buffers.length; i++) {
+      FloatBuffer f = buffers[i].asFloatBuffer();
+      int heads = kvHeads[i / 2];
+      for (int h = 0; h < heads; h++) {
+        f.put(offset(heads, r, h, from, capacity) / Float.BYTES, in, at, n);
         at += n;
       }
     }
