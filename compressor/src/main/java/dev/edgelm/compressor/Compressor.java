@@ -57,7 +57,7 @@ public final class Compressor {
       text = CalibrationText.forPackage(base, job.calibrationText(), job.calibration());
       progress.accept("calibration text: " + text.describe());
     }
-    StepContext context = new StepContext(text, job.calibration(), progress);
+    StepContext context = new StepContext(text, job.calibration(), progress, base, job.out());
     ModelIr model = base.ir();
     List<StepResult> results = new ArrayList<>();
     for (Method m : chain) {

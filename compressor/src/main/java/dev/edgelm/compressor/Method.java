@@ -1,6 +1,9 @@
 package dev.edgelm.compressor;
 
 import dev.edgelm.compressor.calib.CalibrationOptions;
+import dev.edgelm.compressor.distill.DistillOptions;
+import dev.edgelm.compressor.distill.DistillParsing;
+import dev.edgelm.compressor.distill.Distiller;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.kron.KronOptions;
 import dev.edgelm.compressor.kron.KronPreset;
@@ -26,9 +29,9 @@ import java.util.Locale;
  * option names it takes and how they parse, listed in {@link #KINDS}) and its implementation. No
  * front end (CLI, recipe) has a branch per method: they hand option maps to {@link MethodChain#parse}.
  */
-public sealed interface Method permits Method.Quantization, Method.Kronecker, Method.Pruning, Method.Subspace {
+public sealed interface Method permits Method.Quantization, Method.Kronecker, Method.Pruning, Method.Subspace, Method.Distillation {
   /** Every method, in the order help lists them. */
-  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND, Pruning.KIND, Subspace.KIND);
+  List<Kind> KINDS = List.of(Quantization.KIND, Kronecker.KIND, Pruning.KIND, Subspace.KIND, Distillation.KIND);
 
   /** The step's name in a chain and in the descriptor: {@code int8}, {@code int4}, {@code kron}. */
   String name();
@@ -503,6 +506,79 @@ public sealed interface Method permits Method.Quantization, Method.Kronecker, Me
         throw new UsageException(o.flag("target-ratio") + " must be in (0, 1), got " + o.string("target-ratio", ""));
       }
       return new Subspace(new SubspaceOptions(hidden, ratio, o.bool("untie-head")));
+    }
+  }
+
+  /**
+   * Knowledge distillation of the chain so far against the base, in the student's own
+   * parametrisation (Kronecker factors, pruned widths), see {@link Distiller}. The implementation is
+   * the {@code trainer} module's; without it on the class path the step is refused before any work.
+   */
+  record Distillation(DistillOptions options) implements Method {
+    static final Kind KIND = new Kind(List.of("distill"), DistillParsing.OPTIONS, (name, o) -> new Distillation(DistillParsing.parse(o)));
+
+    public Distillation {
+      if (options == null) {
+        throw new IllegalArgumentException("distill options are required");
+      }
+    }
+
+    @Override
+    public String name() {
+      return "distill";
+    }
+
+    @Override
+    public String idPart(boolean calibrated) {
+      long t = options.trainTokens();
+      return "distill-" + (t % 1_000_000 == 0 ? t / 1_000_000 + "m" : t % 1_000 == 0 ? t / 1_000 + "k" : String.valueOf(t));
+    }
+
+    @Override
+    public String calibrationMissing() {
+      return null;
+    }
+
+    static String trainerMissing() {
+      return "distill needs the edgelm trainer (libtorch), which this build does not carry; run it with the edgelm CLI";
+    }
+
+    @Override
+    public boolean usesCalibration() {
+      return false;
+    }
+
+    @Override
+    public String cannotFollow(List<Method> earlier) {
+      if (Distiller.installed() == null) {
+        return trainerMissing();
+      }
+      if (earlier.isEmpty()) {
+        return "distill needs a compressed student to train: put it after kron or prune, e.g. kron,distill";
+      }
+      for (Method m : earlier) {
+        if (m instanceof Quantization) {
+          return "distill cannot follow " + m.name() + ": quantization-aware training is not built yet; distill before"
+              + " quantizing, e.g. kron,distill," + m.name();
+        }
+        if (m instanceof Distillation) {
+          return "distill cannot follow distill: keep one distill step";
+        }
+        if (m instanceof Subspace) {
+          return "distill cannot follow subspace yet: the trainer does not express the folded norms and the tied head's"
+              + " adapter; distill a kron or prune student, e.g. prune,distill";
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public StepResult apply(ModelIr model, StepContext context) {
+      Distiller d = Distiller.installed();
+      if (d == null) {
+        throw new UsageException(trainerMissing());
+      }
+      return d.distill(model, options, context);
     }
   }
 }

@@ -2,6 +2,8 @@ package dev.edgelm.compressor;
 
 import dev.edgelm.compressor.calib.CalibrationOptions;
 import dev.edgelm.compressor.calib.CalibrationText;
+import dev.edgelm.compressor.packaging.PackageReader;
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -13,11 +15,30 @@ public final class StepContext {
   private final CalibrationText text;
   private final CalibrationOptions calibration;
   private final Consumer<String> progress;
+  private final PackageReader.BasePackage base;
+  private final Path out;
 
   StepContext(CalibrationText text, CalibrationOptions calibration, Consumer<String> progress) {
+    this(text, calibration, progress, null, null);
+  }
+
+  StepContext(CalibrationText text, CalibrationOptions calibration, Consumer<String> progress, PackageReader.BasePackage base,
+      Path out) {
     this.text = text;
     this.calibration = calibration;
     this.progress = progress;
+    this.base = base;
+    this.out = out;
+  }
+
+  /** The base package the chain starts from (a distillation's teacher), or null outside {@link Compressor#compress}. */
+  public PackageReader.BasePackage base() {
+    return base;
+  }
+
+  /** The package directory the job writes, or null outside {@link Compressor#compress}; steps keep work files beside it. */
+  public Path out() {
+    return out;
   }
 
   /** The calibration text, or null when the job has none. */
@@ -35,6 +56,6 @@ public final class StepContext {
 
   /** The same context with {@code rows} activation rows sampled per module. */
   StepContext withSampleRows(int rows) {
-    return new StepContext(text, calibration.withSampleRows(rows), progress);
+    return new StepContext(text, calibration.withSampleRows(rows), progress, base, out);
   }
 }

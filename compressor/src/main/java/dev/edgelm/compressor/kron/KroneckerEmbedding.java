@@ -70,6 +70,11 @@ public final class KroneckerEmbedding implements FactoredEmbedding {
     return factors.shape();
   }
 
+  /** Whether a later step re-stored (e.g. quantized) A. */
+  public boolean restored() {
+    return aForm != null;
+  }
+
   KronFactors factors() {
     return factors;
   }
