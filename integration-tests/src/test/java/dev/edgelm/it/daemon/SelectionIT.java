@@ -10,6 +10,7 @@ import dev.edgelm.engine.GenerationRequest;
 import dev.edgelm.engine.GenerationResult;
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.SessionSettings;
+import dev.edgelm.engine.testing.SharedAssets;
 import dev.edgelm.hub.Hub;
 import dev.edgelm.hub.HubOptions;
 import dev.edgelm.hub.PackageLayer;
@@ -55,8 +56,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Capability-driven variant selection end to end, every piece a separate process on 127.0.0.1:
- * {@code ./edgelm synth}, {@code import} and {@code compress} make fp32, int8 and int4 variants of a
- * small Llama, {@code ./edgelm publish} puts them in Debian's {@code docker-registry} as one release
+ * {@code ./edgelm synth}, {@code import} and {@code compress} make fp32, int8, int4 and pruned int4
+ * ({@code prune,int4}: fewer heads, KV heads and FFN channels per layer) variants of a small Llama, {@code ./edgelm publish} puts them in Debian's {@code docker-registry} as one release
  * under the moving tag {@code :stable}, and {@code edgelmd} started with a host profile (the
  * {@code host.*} keys) selects a variant before downloading weights, pulls exactly that one (checked in
  * the access log of a proxy in front of the registry), and streams tokens to a grpc-java client. Then a
@@ -89,6 +90,11 @@ class SelectionIT {
     if (compressAvailable) {
       v1.put("int8", compress(fp32, "int8", "int8", work.resolve("v1/int8")));
       v1.put("int4", compress(fp32, "int4", "int4", work.resolve("v1/int4")));
+      // Structurally pruned, then quantized: fewer bytes per token than int4 and a smaller KV cache.
+      edgelm("compress", "--model", fp32.toString(), "--method", "prune,int4", "--target-ratio", "0.3", "--calib",
+          SharedAssets.require("corpora/tinyshakespeare.txt").toString(), "--calib-sequences", "4", "--calib-length", "64",
+          "--id", "prune-int4", "--out", work.resolve("v1/prune-int4").toString(), "--threads", "1");
+      v1.put("prune-int4", work.resolve("v1/prune-int4"));
     }
     List<String> publish = new ArrayList<>(List.of("publish"));
     v1.values().forEach(p -> publish.add(p.toString()));
@@ -249,10 +255,12 @@ class SelectionIT {
         Await.until("the daemon is ready", () -> d.get("/readyz").statusCode() == 200, d::log);
         ModelInfo info = describe(ch);
         String chosen = info.getSelection().getChosen();
-        assertEquals("int4", chosen, info.getSelection().toString());
+        // The pruned int4 variant reads the fewest bytes per token: the selector ranks it first and the daemon serves it.
+        assertEquals("prune-int4", chosen, info.getSelection().toString());
         assertEquals(chosen, info.getSource().getHub().getVariant());
         assertTrue(info.getSelection().getReason().contains("int4 MatMulNBits accuracy_level=4 without VNNI"), info.getSelection().getReason());
-        assertEquals(VariantOutcome.VARIANT_OUTCOME_CANDIDATE, info.getSelection().getVariants(1).getOutcome());
+        assertTrue(info.getSelection().getVariantsList().stream().anyMatch(v -> v.getId().equals("int4")
+            && v.getOutcome() == VariantOutcome.VARIANT_OUTCOME_CANDIDATE), info.getSelection().toString());
 
         Set<String> fetched = blobsFetched();
         Set<String> anyLayer = layers.values().stream().flatMap(Set::stream).collect(Collectors.toSet());
@@ -264,7 +272,7 @@ class SelectionIT {
         ManualStream first = ManualStream.start(ch, CallOptions.DEFAULT, request(200), new Metadata(), Integer.MAX_VALUE);
         assertEquals(Status.Code.OK, first.await().getCode());
         assertEquals(expectedV1, ids(first.received));
-        assertEquals("int4", first.received.get(0).getVariant());
+        assertEquals("prune-int4", first.received.get(0).getVariant());
 
         // A stream whose reader holds back stays in flight across the swap.
         ManualStream inFlight = ManualStream.start(ch, CallOptions.DEFAULT, request(200), new Metadata(), 1);
