@@ -165,6 +165,29 @@ class OpenAiApiTest {
     assertEquals(0, TestDaemon.metricValue(m, "edgelm_generation_steps_after_cancel_sum", "tiny"));
   }
 
+  @Test
+  void drain_refusesNewCallsWith503_whileAStreamInFlightFinishes() throws Exception {
+    Semaphore permits = new Semaphore(0);
+    loader.serve("tiny", () -> FakeModelLoader.saying(5, 64).beforeAppend(n -> permits.acquireUninterruptibly()));
+    start(Map.of());
+    Awaits.until("the daemon is ready", d.daemon::ready);
+    var inFlight = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + d.daemon.openaiPort() + "/v1/completions"))
+        .header("authorization", "Bearer " + KEY).POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"tiny\", \"prompt\": \"ab\"}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    Awaits.until("the call runs", () -> d.metric("edgelm_active_streams", "tiny") == 1);
+    var drained = d.daemon.drain();
+    HttpResponse<String> refused = post("/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"ab\"}", KEY);
+    assertEquals(503, refused.statusCode(), refused.body());
+    assertEquals("1", refused.headers().firstValue("retry-after").orElse(""));
+    assertTrue(error(refused).getString("message").contains("draining"), refused.body());
+    assertTrue(get("/health").contains("\"status\":\"draining\""));
+    permits.release(100);
+    HttpResponse<String> finished = inFlight.get();
+    assertEquals(200, finished.statusCode(), finished.body());
+    assertEquals("stop", new JsonObject(finished.body()).getJsonArray("choices").getJsonObject(0).getString("finish_reason"));
+    drained.get();
+  }
+
   /** An HTTP/1.1 streaming request on a raw socket, so that the test decides when the connection closes. */
   private Socket openStream(String body) throws IOException {
     Socket s = new Socket("127.0.0.1", d.daemon.openaiPort());

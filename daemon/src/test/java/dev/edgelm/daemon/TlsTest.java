@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * TLS and mutual TLS on the gRPC port, with certificates made by the {@code openssl} command for
+ * TLS and mutual TLS on the gRPC port (and the OpenAI API's port, which shares them), with certificates made by the {@code openssl} command for
  * each run (the test is skipped when it is absent): a CA, a server certificate for 127.0.0.1 and
  * a client certificate.
  */
@@ -84,6 +84,7 @@ class TlsTest {
     flags.put("models.tiny.path", FakeModelLoader.writePackage(tmp.resolve("tiny"), "tiny", 4096).toString());
     flags.put("tls.cert_file", tmp.resolve("server.pem").toString());
     flags.put("tls.key_file", tmp.resolve("server.key").toString());
+    flags.put("server.openai_port", "0");
     if (mutual) {
       flags.put("tls.client_ca_file", tmp.resolve("ca.pem").toString());
     }
@@ -132,11 +133,29 @@ class TlsTest {
     }
   }
 
+  /** One completion from the OpenAI API's port over HTTPS; returns the status and body. */
+  private String openaiCompletion() throws Exception {
+    vertx = vertx == null ? Vertx.vertx() : vertx;
+    io.vertx.core.http.HttpClientAgent c = vertx.createHttpClient(new HttpClientOptions().setSsl(true)
+        .setTrustOptions(new PemTrustOptions().addCertPath(tmp.resolve("ca.pem").toString())));
+    try {
+      return c.request(new io.vertx.core.http.RequestOptions().setMethod(io.vertx.core.http.HttpMethod.POST).setHost("127.0.0.1")
+              .setPort(d.daemon.openaiPort()).setURI("/v1/completions"))
+          .compose(req -> req.putHeader("content-type", "application/json").send("{\"model\": \"tiny\", \"prompt\": \"a\", \"temperature\": 0}"))
+          .compose(resp -> resp.body().map(b -> resp.statusCode() + " " + b))
+          .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } finally {
+      c.close();
+    }
+  }
+
   @Test
   void tls_servesClientsThatTrustItsCa() throws Exception {
     makeCertificates();
     start(false);
     assertEquals("abc", generate(false));
+    String openai = openaiCompletion();
+    assertTrue(openai.startsWith("200 ") && openai.contains("\"text\":\"abc\""), openai);
   }
 
   @Test
