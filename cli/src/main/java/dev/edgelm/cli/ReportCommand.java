@@ -1,13 +1,18 @@
 package dev.edgelm.cli;
 
+import dev.edgelm.compressor.prune.LayerReport;
 import dev.edgelm.compressor.report.DecodeSpeed;
 import dev.edgelm.compressor.report.VariantReport;
 import dev.edgelm.daemon.DaemonConfig;
 import dev.edgelm.daemon.HostCapabilities;
 import dev.edgelm.daemon.HostProbe;
+import dev.edgelm.engine.ModelPackage;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +69,10 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--no-update", description = "Do not write the measurements into the packages' variant.json.")
   boolean noUpdate;
 
+  @Option(names = "--layer-report", description = "Also list, per pruned variant, each layer's kept heads, KV heads and FFN"
+      + " channels with its reconstruction errors (appended to report.md and printed).")
+  boolean layerReport;
+
   @Option(names = "--out", defaultValue = "report", paramLabel = "DIR", description = "Directory for the report files (default: ${DEFAULT-VALUE}).")
   Path out;
 
@@ -84,10 +93,28 @@ final class ReportCommand implements Callable<Integer> {
           err.println(line);
           err.flush();
         }, ProgressLine.onStderr(err, "scored"));
+    if (layerReport) {
+      appendLayerReport();
+    }
     err.printf("wrote %s, %s and the charts in %s (%d variants against %s)%n", out.resolve("report.md"), out.resolve("report.json"),
         out, r.variants().size(), r.base().id());
     err.flush();
     return ExitCodes.OK;
+  }
+
+  private void appendLayerReport() {
+    StringBuilder s = new StringBuilder();
+    for (Path v : variants) {
+      s.append(LayerReport.markdown(v.getFileName().toString(), ModelPackage.open(v).descriptor()));
+    }
+    String section = s.length() == 0 ? "No variant was pruned, so there is no per-layer report.\n" : s.toString();
+    try {
+      Files.writeString(out.resolve("report.md"), "\n## Per-layer pruning\n\n" + section, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append the layer report to " + out.resolve("report.md") + ": " + e.getMessage(), e);
+    }
+    spec.commandLine().getOut().print(section);
+    spec.commandLine().getOut().flush();
   }
 
   /**
