@@ -166,6 +166,23 @@ class VariantSelectorTest {
   }
 
   @Test
+  void select_subspaceVariants_smallerHiddenSizeWinsOnBytesUnlessAboveTheQualityFloor() {
+    // Shaped like synth gpt2-small at 20 % hidden reduction (768 -> 608): fp32 MatMuls over ~79 % of
+    // the weight bytes and a narrower KV cache; the 30 % variant sits above the default floor of 1.15.
+    long kv608 = Releases.GPT2_KV * 608 / 768;
+    Selection s = SELECTOR.select(Releases.release("registry.test:5000/models/gpt2-small:subspace",
+            Releases.variant("fp32", "fp32").weights(497_759_232L, Releases.GPT2_KV),
+            Releases.variant("subspace-20", "subspace").weights(393_000_000L, kv608).ratio(1.12),
+            Releases.variant("subspace-30", "subspace").weights(350_000_000L, Releases.GPT2_KV * 544 / 768).ratio(1.31)),
+        Hosts.x86(Hosts.AVX2).build(), ONE_STREAM);
+    assertEquals(Optional.of("subspace-20"), s.chosen().map(Selection.Verdict::id), s.explain());
+    assertTrue(s.verdicts().get(0).predictedTokensPerSecond() > s.verdict("fp32").orElseThrow().predictedTokensPerSecond(), s.explain());
+    Selection.Verdict tooLossy = s.verdict("subspace-30").orElseThrow();
+    assertEquals(Selection.Outcome.REJECTED, tooLossy.outcome(), s.explain());
+    assertTrue(tooLossy.reason().contains("perplexity ratio 1.310 is above the quality floor"), tooLossy.reason());
+  }
+
+  @Test
   void select_toProto_carriesTheDecisionForDescribe() {
     Selection s = SELECTOR.select(Releases.gpt2Small(), Hosts.x86(Hosts.AVX2).build(), ONE_STREAM);
     VariantSelection p = s.toProto();
