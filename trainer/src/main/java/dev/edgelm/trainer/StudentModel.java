@@ -39,7 +39,8 @@ final class StudentModel {
 
   private record Lin(String name, TrainableLinear weight, org.bytedeco.pytorch.Tensor bias) {}
 
-  private record Layer(NormParams attnNorm, Lin qkv, Lin out, NormParams mlpNorm, Lin up, Lin gate, Lin down) {}
+  /** One block; {@code heads} and {@code kvHeads} are its own (a head-pruned block has fewer than the configuration). */
+  private record Layer(int heads, int kvHeads, NormParams attnNorm, Lin qkv, Lin out, NormParams mlpNorm, Lin up, Lin gate, Lin down) {}
 
   StudentModel(ModelIr ir) {
     this.source = ir;
@@ -49,7 +50,7 @@ final class StudentModel {
     this.positions = pos == null ? null : param(Torch.parameter(pos.data(), pos.rows(), pos.cols()));
     for (int i = 0; i < ir.blocks().size(); i++) {
       Block b = ir.blocks().get(i);
-      layers.add(new Layer(norm(b.attnNorm()), lin(ModelIr.layerName(i, "attn.qkv"), b.qkv()),
+      layers.add(new Layer(b.numHeads(c.headDim()), b.numKvHeads(c.headDim()), norm(b.attnNorm()), lin(ModelIr.layerName(i, "attn.qkv"), b.qkv()),
           lin(ModelIr.layerName(i, "attn.out"), b.attnOut()), norm(b.mlpNorm()), lin(ModelIr.layerName(i, "mlp.up"), b.up()),
           b.gate() == null ? null : lin(ModelIr.layerName(i, "mlp.gate"), b.gate()), lin(ModelIr.layerName(i, "mlp.down"), b.down())));
     }
@@ -93,14 +94,16 @@ final class StudentModel {
     long t = x.size(1);
     int hd = c.headDim();
     org.bytedeco.pytorch.Tensor qkv = apply(l.qkv, x);
-    org.bytedeco.pytorch.Tensor q = heads(qkv.narrow(2, 0, c.queryWidth()), c.numHeads());
-    org.bytedeco.pytorch.Tensor k = heads(qkv.narrow(2, c.queryWidth(), c.kvWidth()), c.numKvHeads());
-    org.bytedeco.pytorch.Tensor v = heads(qkv.narrow(2, c.queryWidth() + c.kvWidth(), c.kvWidth()), c.numKvHeads());
+    int queryWidth = l.heads * hd;
+    int kvWidth = l.kvHeads * hd;
+    org.bytedeco.pytorch.Tensor q = heads(qkv.narrow(2, 0, queryWidth), l.heads);
+    org.bytedeco.pytorch.Tensor k = heads(qkv.narrow(2, queryWidth, kvWidth), l.kvHeads);
+    org.bytedeco.pytorch.Tensor v = heads(qkv.narrow(2, queryWidth + kvWidth, kvWidth), l.kvHeads);
     if (rope != null) {
       q = rotate(q, rope);
       k = rotate(k, rope);
     }
-    int groups = c.numHeads() / c.numKvHeads();
+    int groups = l.heads / l.kvHeads;
     if (groups > 1) {
       // Key head j serves query heads j·g .. j·g+g-1, as the emitter's repeatKv does.
       k = k.repeat_interleave(groups, new LongOptional(1), new LongOptional());
@@ -108,7 +111,7 @@ final class StudentModel {
     }
     org.bytedeco.pytorch.Tensor context = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true,
         new DoubleOptional(1.0 / Math.sqrt(hd)), false);
-    return apply(l.out, context.transpose(1, 2).reshape(b, t, c.queryWidth()));
+    return apply(l.out, context.transpose(1, 2).reshape(b, t, queryWidth));
   }
 
   /** [b, t, n·hd] → [b, n, t, hd]. */
