@@ -29,6 +29,9 @@ import org.bytedeco.pytorch.global.torch;
  * order ({@link #values}) and their token ids ({@link #ids}).
  */
 final class TeacherTargets {
+  /** The teacher's stored top-k logits in the work directory. */
+  static final String FILE_NAME = "teacher-topk.bin";
+
   private static final int MAGIC = 0x45544b31; // "ETK1"
 
   private final int k;

@@ -10,7 +10,6 @@ import dev.edgelm.compressor.distill.Distiller;
 import dev.edgelm.compressor.ir.LinearWeight;
 import dev.edgelm.compressor.ir.ModelIr;
 import dev.edgelm.compressor.packaging.PackageReader;
-import dev.edgelm.compressor.packaging.PackageWriter;
 import dev.edgelm.engine.ModelPackage;
 import dev.edgelm.engine.ModelPackageException;
 import dev.edgelm.engine.Ticker;
@@ -23,7 +22,10 @@ import dev.edgelm.proto.v1.Step;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -63,6 +65,30 @@ public final class TorchDistiller implements Distiller {
         context.progress());
   }
 
+  /** The files of the run's work directory this step wrote; anything else in it is not ours to remove. */
+  static final List<String> WORK_FILES = List.of(TeacherTargets.FILE_NAME, TeacherTargets.FILE_NAME + ".partial", Checkpoints.FILE,
+      Checkpoints.FILE + ".partial", Checkpoints.KEY_FILE);
+
+  /** After a finished run: removes the files it wrote, and the directory if nothing else is left in it. */
+  static void removeWorkFiles(Path workDir) {
+    try {
+      for (String name : WORK_FILES) {
+        Files.deleteIfExists(workDir.resolve(name));
+      }
+      boolean empty;
+      try (Stream<Path> left = Files.list(workDir)) {
+        empty = left.findAny().isEmpty();
+      }
+      if (empty) {
+        Files.delete(workDir);
+      }
+    } catch (IOException e) {
+      // The student is trained and about to be written; a work file left behind is only disk space.
+      System.getLogger(TorchDistiller.class.getName()).log(System.Logger.Level.WARNING,
+          "could not remove the distill work files in " + workDir + ": " + e.getMessage());
+    }
+  }
+
   /** The step with an explicit work directory (tests: a run killed and resumed). */
   StepResult distill(ModelIr student, DistillOptions options, PackageReader.BasePackage base, Path workDir,
       Consumer<String> progress) {
@@ -85,11 +111,11 @@ public final class TorchDistiller implements Distiller {
     String teacherKey = digest(teacherFiles(base) + "|" + text.digest() + "|" + seqLen + "|" + options.topK() + "|"
         + text.sequences().size());
     TeacherTargets teacher = TeacherTargets.load(teacherDir, text.sequences(), options.topK(), teacherKey,
-        workDir.resolve("teacher-topk.bin"), progress);
+        workDir.resolve(TeacherTargets.FILE_NAME), progress);
     String recipe = digest(teacherKey + "|" + options + "|" + studentDigest(student));
     DistillRun.Outcome outcome = new DistillRun(options, text.sequences(), teacher, new Checkpoints(workDir, recipe), ticker,
         progress).run(student);
-    PackageWriter.deleteRecursively(workDir);
+    removeWorkFiles(workDir);
     return result(outcome, options, text, seqLen);
   }
 
